@@ -1,0 +1,71 @@
+// Package config loads a service's settings from its environment with
+// caarlos0/env, failing fast with the name of the missing or invalid variable.
+//
+// Services receive getenv as a parameter (never os.Getenv deep inside), so
+// tests can boot them with any environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Load fills cfg (a pointer to a struct with `env` tags) from getenv.
+func Load(cfg any, getenv func(string) string) error {
+	params, err := env.GetFieldParams(cfg)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	vars := make(map[string]string, len(params))
+	for _, p := range params {
+		if v := getenv(p.Key); v != "" {
+			vars[p.Key] = v
+		}
+	}
+	err = env.ParseWithOptions(cfg, env.Options{Environment: vars})
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		return nil
+	}
+	// env names a badly formatted value by its Go field; say the variable.
+	keys := envKeys(cfg)
+	msgs := make([]string, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			msgs = append(msgs, fmt.Sprintf("invalid %s=%q: %v", keys[pe.Name], vars[keys[pe.Name]], pe.Err))
+			continue
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
+}
+
+// envKeys maps each field name of the config struct to its variable.
+func envKeys(cfg any) map[string]string {
+	t := reflect.TypeOf(cfg).Elem()
+	keys := make(map[string]string, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		keys[f.Name] = key
+	}
+	return keys
+}
+
+// Level parses LOG_LEVEL (debug, info, warn, error).
+func Level(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
+		return 0, fmt.Errorf("config: invalid LOG_LEVEL %q", s)
+	}
+	return l, nil
+}

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+type sample struct {
+	Key    string        `env:"JWT_KEY,required,notEmpty"`
+	Port   int           `env:"PORT" envDefault:"3000"`
+	Window time.Duration `env:"EXPIRATION_WINDOW" envDefault:"15m"`
+	Secure bool          `env:"COOKIE_SECURE" envDefault:"true"`
+}
+
+func getenv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	var c sample
+	if err := Load(&c, getenv(map[string]string{"JWT_KEY": "k", "EXPIRATION_WINDOW": "10s"})); err != nil {
+		t.Fatal(err)
+	}
+	if c.Key != "k" || c.Port != 3000 || c.Window != 10*time.Second || !c.Secure {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestLoadNamesTheBadVariable(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"missing":      {map[string]string{}, "JWT_KEY"},
+		"bad duration": {map[string]string{"JWT_KEY": "k", "EXPIRATION_WINDOW": "soon"}, "EXPIRATION_WINDOW"},
+		"bad port":     {map[string]string{"JWT_KEY": "k", "PORT": "http"}, "PORT"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var c sample
+			err := Load(&c, getenv(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want mention of %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLevel(t *testing.T) {
+	if l, err := Level("debug"); err != nil || l.String() != "DEBUG" {
+		t.Fatal(l, err)
+	}
+	if _, err := Level("loud"); err == nil {
+		t.Fatal("accepted a bad level")
+	}
+}

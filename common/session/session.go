@@ -1,0 +1,168 @@
+// Package session issues and verifies the platform's session: a JWT (HS256)
+// carried in the cookie "express:sess" whose value is standard base64 of
+// {"jwt":"<token>"} — the format of the Node app's cookie-session, so its
+// clients keep working (CONTRACT §2).
+package session
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// CookieName is the cookie-session name of the original app. The ':' is not
+// a valid token character, so net/http refuses to read or write it; this
+// package formats and parses the header itself.
+const CookieName = "express:sess"
+
+// User is the signed-in user as the token carries it.
+type User struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	IssuedAt  int64  `json:"iat"`
+	ExpiresAt int64  `json:"exp"`
+}
+
+type claims struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	jwt.RegisteredClaims
+}
+
+// Signer issues and verifies tokens with one secret. It holds no global state.
+type Signer struct {
+	key []byte
+	ttl time.Duration
+	now func() time.Time
+}
+
+// NewSigner returns a Signer for the secret key; tokens live for ttl.
+func NewSigner(key string, ttl time.Duration) (*Signer, error) {
+	if key == "" {
+		return nil, errors.New("session: empty JWT key")
+	}
+	if ttl <= 0 {
+		return nil, errors.New("session: token lifetime must be positive")
+	}
+	return &Signer{key: []byte(key), ttl: ttl, now: time.Now}, nil
+}
+
+// WithClock returns a copy of s that reads time from now (tests).
+func (s *Signer) WithClock(now func() time.Time) *Signer {
+	c := *s
+	c.now = now
+	return &c
+}
+
+// Issue returns a signed token for the user.
+func (s *Signer) Issue(id, email string) (string, error) {
+	now := s.now()
+	c := claims{ID: id, Email: email, RegisteredClaims: jwt.RegisteredClaims{
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(s.ttl)),
+	}}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
+}
+
+// Verify checks the token's signature (HS256 only) and expiry.
+func (s *Signer) Verify(token string) (User, error) {
+	var c claims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(s.now),
+	)
+	if err != nil {
+		return User{}, err
+	}
+	if c.ID == "" || c.Email == "" || c.IssuedAt == nil {
+		return User{}, errors.New("session: token lacks id, email or iat")
+	}
+	return User{ID: c.ID, Email: c.Email, IssuedAt: c.IssuedAt.Unix(), ExpiresAt: c.ExpiresAt.Unix()}, nil
+}
+
+type payload struct {
+	JWT string `json:"jwt"`
+}
+
+// EncodeCookie returns the cookie value for a token.
+func EncodeCookie(token string) string {
+	b, _ := json.Marshal(payload{JWT: token}) // a struct of one string cannot fail
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// DecodeCookie returns the token inside a cookie value.
+func DecodeCookie(value string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(value)
+	if err != nil {
+		// cookie-session's own writer pads, but tolerate clients that strip it.
+		raw, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(value, "="))
+		if err != nil {
+			return "", fmt.Errorf("session: cookie is not base64: %w", err)
+		}
+	}
+	var p payload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return "", fmt.Errorf("session: cookie is not a session object: %w", err)
+	}
+	if p.JWT == "" {
+		return "", errors.New("session: cookie holds no token")
+	}
+	return p.JWT, nil
+}
+
+// FromRequest returns the token of the request's session cookie.
+func FromRequest(r *http.Request) (string, error) {
+	value, ok := cookieValue(r.Header.Values("Cookie"), CookieName)
+	if !ok {
+		return "", http.ErrNoCookie
+	}
+	return DecodeCookie(value)
+}
+
+// cookieValue finds name in Cookie headers ("a=1; b=2"), unquoting a value.
+func cookieValue(headers []string, name string) (string, bool) {
+	for _, h := range headers {
+		for part := range strings.SplitSeq(h, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// SetCookie adds the session cookie for token to the response headers.
+func SetCookie(h http.Header, token string, secure bool) {
+	h.Add("Set-Cookie", cookieLine(EncodeCookie(token), secure, false))
+}
+
+// ClearCookie adds a Set-Cookie that empties and expires the session.
+func ClearCookie(h http.Header, secure bool) {
+	h.Add("Set-Cookie", cookieLine("", secure, true))
+}
+
+func cookieLine(value string, secure, expire bool) string {
+	var b strings.Builder
+	b.WriteString(CookieName + "=" + value + "; Path=/")
+	if expire {
+		b.WriteString("; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0")
+	}
+	b.WriteString("; HttpOnly; SameSite=Lax")
+	if secure {
+		b.WriteString("; Secure")
+	}
+	return b.String()
+}

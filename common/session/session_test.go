@@ -1,0 +1,128 @@
+package session
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func newSigner(t *testing.T) *Signer {
+	t.Helper()
+	s, err := NewSigner("test-secret", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestIssueVerifyRoundTrip(t *testing.T) {
+	s := newSigner(t)
+	tok, err := s.Issue("64b7f0c2a1b2c3d4e5f60718", "a@x.io")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ID != "64b7f0c2a1b2c3d4e5f60718" || u.Email != "a@x.io" || u.IssuedAt == 0 || u.ExpiresAt-u.IssuedAt != 3600 {
+		t.Fatalf("got %+v", u)
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	s := newSigner(t)
+	good, _ := s.Issue("id1", "a@x.io")
+	other, _ := NewSigner("another-secret", time.Hour)
+	wrongKey, _ := other.Issue("id1", "a@x.io")
+	expired, _ := s.WithClock(func() time.Time { return time.Now().Add(-2 * time.Hour) }).Issue("id1", "a@x.io")
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"id": "id1", "email": "a@x.io", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"id": "id1", "email": "a@x.io", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte("test-secret"))
+	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"id": "id1", "email": "a@x.io", "iat": time.Now().Unix()}).SignedString([]byte("test-secret"))
+	parts := strings.Split(good, ".")
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"id":"admin","email":"a@x.io","iat":1,"exp":9999999999}`)) + "." + parts[2]
+
+	for name, tok := range map[string]string{
+		"wrong key": wrongKey, "expired": expired, "alg none": none, "HS512": hs512,
+		"no exp": noExp, "tampered": tampered, "garbage": "not.a.jwt", "empty": "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if u, err := s.Verify(tok); err == nil {
+				t.Fatalf("accepted %+v", u)
+			}
+		})
+	}
+}
+
+func TestCookieFormatIsCookieSessions(t *testing.T) {
+	h := http.Header{}
+	SetCookie(h, "abc.def.ghi", false)
+	line := h.Get("Set-Cookie")
+	want := "express:sess=" + base64.StdEncoding.EncodeToString([]byte(`{"jwt":"abc.def.ghi"}`)) + "; Path=/; HttpOnly; SameSite=Lax"
+	if line != want {
+		t.Fatalf("Set-Cookie = %q\nwant        %q", line, want)
+	}
+	h = http.Header{}
+	SetCookie(h, "t", true)
+	if !strings.HasSuffix(h.Get("Set-Cookie"), "; Secure") {
+		t.Fatalf("secure cookie lacks Secure: %q", h.Get("Set-Cookie"))
+	}
+	h = http.Header{}
+	ClearCookie(h, false)
+	if c := h.Get("Set-Cookie"); !strings.HasPrefix(c, "express:sess=; Path=/; Expires=Thu, 01 Jan 1970") || !strings.Contains(c, "Max-Age=0") {
+		t.Fatalf("clear cookie = %q", c)
+	}
+}
+
+func TestFromRequest(t *testing.T) {
+	val := EncodeCookie("tok")
+	for name, tc := range map[string]struct {
+		header string
+		want   string
+		ok     bool
+	}{
+		"alone":        {"express:sess=" + val, "tok", true},
+		"among others": {"a=1; express:sess=" + val + "; b=2", "tok", true},
+		"quoted":       {`express:sess="` + val + `"`, "tok", true},
+		"unpadded":     {"express:sess=" + strings.TrimRight(val, "="), "tok", true},
+		"missing":      {"a=1", "", false},
+		"not base64":   {"express:sess=%%%", "", false},
+		"not json":     {"express:sess=" + base64.StdEncoding.EncodeToString([]byte("hello")), "", false},
+		"no jwt":       {"express:sess=" + base64.StdEncoding.EncodeToString([]byte(`{}`)), "", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, _ := http.NewRequest("GET", "/", nil)
+			r.Header.Set("Cookie", tc.header)
+			got, err := FromRequest(r)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Fatalf("FromRequest = %q, %v", got, err)
+			}
+		})
+	}
+}
+
+// FuzzCookieToUser feeds arbitrary cookie headers through decoding and
+// verification: it must never panic, and must only accept tokens it issued.
+func FuzzCookieToUser(f *testing.F) {
+	s, _ := NewSigner("fuzz-secret", time.Hour)
+	tok, _ := s.Issue("id1", "a@x.io")
+	f.Add("express:sess=" + EncodeCookie(tok))
+	f.Add("express:sess=" + EncodeCookie("a.b.c"))
+	f.Add("express:sess=eyJqd3QiOm51bGx9")
+	f.Add(`express:sess="e30="; x=y`)
+	f.Fuzz(func(t *testing.T, header string) {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", header)
+		token, err := FromRequest(r)
+		if err != nil {
+			return
+		}
+		if u, err := s.Verify(token); err == nil && (u.ID != "id1" || u.Email != "a@x.io") {
+			t.Fatalf("accepted a token it did not issue: %+v", u)
+		}
+	})
+}
