@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -50,14 +51,22 @@ func Load(cfg any, getenv func(string) string) error {
 }
 
 // envKeys maps each field name of the config struct to its variable.
+// Embedded structs (the shared Base, Session, …) are walked too.
 func envKeys(cfg any) map[string]string {
-	t := reflect.TypeOf(cfg).Elem()
-	keys := make(map[string]string, t.NumField())
-	for i := range t.NumField() {
-		f := t.Field(i)
-		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
-		keys[f.Name] = key
+	keys := map[string]string{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+				continue
+			}
+			key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+			keys[f.Name] = key
+		}
 	}
+	walk(reflect.TypeOf(cfg).Elem())
 	return keys
 }
 
@@ -68,4 +77,20 @@ func Level(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("config: invalid LOG_LEVEL %q", s)
 	}
 	return l, nil
+}
+
+// Base is what every service reads.
+type Base struct {
+	Port            int           `env:"PORT" envDefault:"3000"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+	MongoURI        string        `env:"MONGO_URI,required,notEmpty"`
+	Drain           time.Duration `env:"SHUTDOWN_DRAIN" envDefault:"5s"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s"`
+}
+
+// Session is what every service that reads or writes the session needs.
+type Session struct {
+	JWTKey       string        `env:"JWT_KEY,required,notEmpty"`
+	JWTTTL       time.Duration `env:"JWT_TTL" envDefault:"24h"`
+	CookieSecure bool          `env:"COOKIE_SECURE" envDefault:"true"`
 }

@@ -52,3 +52,19 @@ func TestLevel(t *testing.T) {
 		t.Fatal("accepted a bad level")
 	}
 }
+
+func TestEmbeddedBaseNamesVariables(t *testing.T) {
+	var c struct {
+		Base
+		Session
+		Window time.Duration `env:"EXPIRATION_WINDOW" envDefault:"15m"`
+	}
+	err := Load(&c, getenv(map[string]string{"MONGO_URI": "mongodb://x/db", "JWT_KEY": "k", "SHUTDOWN_DRAIN": "later"}))
+	if err == nil || !strings.Contains(err.Error(), "SHUTDOWN_DRAIN") {
+		t.Fatalf("err = %v", err)
+	}
+	err = Load(&c, getenv(map[string]string{"MONGO_URI": "mongodb://x/db"}))
+	if err == nil || !strings.Contains(err.Error(), "JWT_KEY") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -27,6 +27,10 @@ type Messages map[string]string
 // Messager is implemented by request structs to name their rules' messages.
 type Messager interface{ Messages() Messages }
 
+// Normalizer is implemented by request structs that clean their values
+// (trim, lower-case) after decoding and before validation.
+type Normalizer interface{ Normalize() }
+
 // Checker is implemented by request structs with rules that tags cannot
 // express; it returns one entry per broken rule.
 type Checker interface{ Check() []apperr.FieldError }
@@ -89,6 +93,9 @@ func BindJSON(c *gin.Context, dst any) error {
 			}
 			return apperr.BadRequest("Request body must be valid JSON")
 		}
+	}
+	if n, ok := dst.(Normalizer); ok {
+		n.Normalize()
 	}
 	var entries []apperr.FieldError
 	if err := validate().Struct(dst); err != nil {

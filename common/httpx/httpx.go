@@ -46,6 +46,9 @@ func New(o Options) *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = false // the original answers 404 to unknown methods
 	e.ContextWithFallback = true     // handlers pass c as a context.Context
+	// Only loopback and cluster-internal proxies (the gateway, ingress-nginx)
+	// may set the client address through X-Forwarded-For.
+	_ = e.SetTrustedProxies([]string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"})
 	e.Use(requestID, accessLog(o.Logger, o.Metrics), recovery(o.Logger), errorHandler(o.Logger, o.Unavailable), bodyLimit)
 	if o.Signer != nil {
 		e.Use(currentUser(o.Signer))

@@ -83,11 +83,11 @@ func TestErrorsUseTheEnvelope(t *testing.T) {
 		status                   int
 		want                     []apperr.FieldError
 	}{
-		{"missing fields", "POST", "/bind", `{}`, 400, []apperr.FieldError{{"Email must be valid", "email"}, {"You must supply a password", "password"}}},
-		{"empty body", "POST", "/bind", ``, 400, []apperr.FieldError{{"Email must be valid", "email"}, {"You must supply a password", "password"}}},
-		{"bad email", "POST", "/bind", `{"email":"nope","password":"x"}`, 400, []apperr.FieldError{{"Email must be valid", "email"}}},
-		{"operator injection", "POST", "/bind", `{"email":{"$ne":null},"password":"x"}`, 400, []apperr.FieldError{{"Email must be valid", "email"}}},
-		{"wrong type without message", "POST", "/bind", `{"email":"a@x.io","password":"x","age":"old"}`, 400, []apperr.FieldError{{"Invalid value for age", "age"}}},
+		{"missing fields", "POST", "/bind", `{}`, 400, []apperr.FieldError{{Message: "Email must be valid", Field: "email"}, {Message: "You must supply a password", Field: "password"}}},
+		{"empty body", "POST", "/bind", ``, 400, []apperr.FieldError{{Message: "Email must be valid", Field: "email"}, {Message: "You must supply a password", Field: "password"}}},
+		{"bad email", "POST", "/bind", `{"email":"nope","password":"x"}`, 400, []apperr.FieldError{{Message: "Email must be valid", Field: "email"}}},
+		{"operator injection", "POST", "/bind", `{"email":{"$ne":null},"password":"x"}`, 400, []apperr.FieldError{{Message: "Email must be valid", Field: "email"}}},
+		{"wrong type without message", "POST", "/bind", `{"email":"a@x.io","password":"x","age":"old"}`, 400, []apperr.FieldError{{Message: "Invalid value for age", Field: "age"}}},
 		{"malformed json", "POST", "/bind", `{"email":`, 400, []apperr.FieldError{{Message: "Request body must be valid JSON"}}},
 		{"array body", "POST", "/bind", `[1,2]`, 400, []apperr.FieldError{{Message: "Request body must be a JSON object"}}},
 		{"string body", "POST", "/bind", `"hi"`, 400, []apperr.FieldError{{Message: "Request body must be a JSON object"}}},

@@ -1,0 +1,33 @@
+# The two commands: `make run` and `make test`. Everything else is a step of them.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+SERVICES    := auth tickets orders expiration payments
+# Every module of the workspace (go test ./... at the root does not work).
+MODULES      = $(shell go list -m -f '{{.Dir}}')
+FUZZTIME    ?= 5s
+
+.PHONY: help run test build lint test-go fuzz
+
+help:
+	@echo "make run   - build and start the whole platform locally (gateway on http://localhost:8080)"
+	@echo "make test  - every test: lint, Go unit/integration/fuzz, manifests, client build and browser tests"
+
+build:
+	@mkdir -p bin
+	go build -o bin/ $(addprefix ./,$(SERVICES))
+
+lint:
+	@echo "== gofmt"; out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	@for m in $(MODULES); do echo "== vet + staticcheck $$m"; (cd $$m && go vet ./... && go run $(STATICCHECK) ./...); done
+
+test-go:
+	@for m in $(MODULES); do echo "== go test $$m"; (cd $$m && go test -race -count=1 -timeout 15m ./...); done
+
+fuzz:
+	cd common && go test -run '^$$' -fuzz '^FuzzCookieToUser$$' -fuzztime $(FUZZTIME) ./session
+	cd common && go test -run '^$$' -fuzz '^FuzzBindJSON$$' -fuzztime $(FUZZTIME) ./httpx
+
+test: lint test-go fuzz

@@ -1,0 +1,75 @@
+// Command auth is the platform's account service: sign up, sign in, sign out
+// and the current user (CONTRACT §3). It issues the session every other
+// service verifies locally.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ticketing-go/ticketing/auth/user"
+	"github.com/ticketing-go/ticketing/common/config"
+	"github.com/ticketing-go/ticketing/common/service"
+)
+
+type settings struct {
+	config.Base
+	config.Session
+	BcryptCost int `env:"BCRYPT_COST" envDefault:"10"`
+	// Sign-in failures allowed per e-mail and per client address before 429,
+	// and how fast the allowance refills.
+	SigninBurst    int           `env:"SIGNIN_BURST" envDefault:"5"`
+	SigninIPBurst  int           `env:"SIGNIN_IP_BURST" envDefault:"20"`
+	SigninInterval time.Duration `env:"SIGNIN_REFILL" envDefault:"1m"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "auth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
+	var cfg settings
+	if err := config.Load(&cfg, getenv); err != nil {
+		return err
+	}
+	if err := user.ValidCost(cfg.BcryptCost); err != nil {
+		return fmt.Errorf("BCRYPT_COST: %w", err)
+	}
+	signer, err := service.Signer(cfg.Session)
+	if err != nil {
+		return err
+	}
+	svc, err := service.Start(ctx, "auth", cfg.Base, stdout)
+	if err != nil {
+		return err
+	}
+	defer svc.Close(ctx)
+
+	users, err := user.NewMongoStore(ctx, svc.DB)
+	if err != nil {
+		return err
+	}
+	dummy, err := user.New("", "not-a-password", cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	a := &api{
+		dummy:   dummy,
+		users:   users,
+		signer:  signer,
+		secure:  cfg.CookieSecure,
+		cost:    cfg.BcryptCost,
+		limiter: newLimiter(cfg.SigninBurst, cfg.SigninIPBurst, cfg.SigninInterval),
+	}
+	return svc.Serve(ctx, a.routes(svc.Engine(signer)))
+}

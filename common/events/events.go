@@ -1,0 +1,175 @@
+// Package events is the platform's event contract (CONTRACT §7): the
+// subjects, one payload per subject with its exact JSON fields, and the
+// transport-neutral publisher and listener. Transports (stanbus, jsbus) are
+// the only importers of their client libraries; services never see which one
+// runs.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/ticketing-go/ticketing/common/money"
+)
+
+// The subjects (NATS Streaming channels) of the original app.
+const (
+	SubjectTicketCreated      = "ticket:created"
+	SubjectTicketUpdated      = "ticket:updated"
+	SubjectOrderCreated       = "order:created"
+	SubjectOrderCancelled     = "order:cancelled"
+	SubjectExpirationComplete = "expiration:complete"
+	SubjectPaymentCreated     = "payment:created"
+)
+
+// Subjects lists every subject, for transports that declare them up front.
+var Subjects = []string{SubjectTicketCreated, SubjectTicketUpdated, SubjectOrderCreated,
+	SubjectOrderCancelled, SubjectExpirationComplete, SubjectPaymentCreated}
+
+// The queue groups (also the durable names), one per consuming service.
+const (
+	GroupTickets    = "tickets-service"
+	GroupOrders     = "orders-service"
+	GroupPayments   = "payments-service"
+	GroupExpiration = "expiration-service"
+)
+
+// TicketCreated is the payload of ticket:created.
+type TicketCreated struct {
+	ID      string      `json:"id"`
+	Version int64       `json:"version"`
+	Title   string      `json:"title"`
+	Price   money.Cents `json:"price"`
+	UserID  string      `json:"userId"`
+}
+
+// TicketUpdated is the payload of ticket:updated; OrderID is present only
+// while an order reserves the ticket.
+type TicketUpdated struct {
+	ID      string      `json:"id"`
+	Version int64       `json:"version"`
+	Title   string      `json:"title"`
+	Price   money.Cents `json:"price"`
+	UserID  string      `json:"userId"`
+	OrderID string      `json:"orderId,omitempty"`
+}
+
+// OrderCreated is the payload of order:created.
+type OrderCreated struct {
+	ID        string      `json:"id"`
+	Version   int64       `json:"version"`
+	Status    string      `json:"status"`
+	UserID    string      `json:"userId"`
+	ExpiresAt time.Time   `json:"-"`
+	Ticket    OrderTicket `json:"ticket"`
+}
+
+// OrderTicket is the ticket inside order:created.
+type OrderTicket struct {
+	ID    string      `json:"id"`
+	Price money.Cents `json:"price"`
+}
+
+// OrderCancelled is the payload of order:cancelled.
+type OrderCancelled struct {
+	ID      string               `json:"id"`
+	Version int64                `json:"version"`
+	Ticket  OrderCancelledTicket `json:"ticket"`
+}
+
+// OrderCancelledTicket is the ticket inside order:cancelled.
+type OrderCancelledTicket struct {
+	ID string `json:"id"`
+}
+
+// ExpirationComplete is the payload of expiration:complete.
+type ExpirationComplete struct {
+	OrderID string `json:"orderId"`
+}
+
+// PaymentCreated is the payload of payment:created.
+type PaymentCreated struct {
+	ID       string `json:"id"`
+	OrderID  string `json:"orderId"`
+	StripeID string `json:"stripeId"`
+}
+
+// timeLayout is JavaScript's Date.toISOString, what the Node services send.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// FormatTime formats t as JavaScript's toISOString does.
+func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+type orderCreatedJSON struct {
+	ID        string      `json:"id"`
+	Version   int64       `json:"version"`
+	Status    string      `json:"status"`
+	UserID    string      `json:"userId"`
+	ExpiresAt string      `json:"expiresAt"`
+	Ticket    OrderTicket `json:"ticket"`
+}
+
+// MarshalJSON writes expiresAt as an ISO-8601 UTC string with milliseconds.
+func (o OrderCreated) MarshalJSON() ([]byte, error) {
+	return json.Marshal(orderCreatedJSON{o.ID, o.Version, o.Status, o.UserID, FormatTime(o.ExpiresAt), o.Ticket})
+}
+
+// UnmarshalJSON reads any RFC 3339 expiresAt.
+func (o *OrderCreated) UnmarshalJSON(b []byte) error {
+	var j orderCreatedJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339Nano, j.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	*o = OrderCreated{ID: j.ID, Version: j.Version, Status: j.Status, UserID: j.UserID, ExpiresAt: t.UTC(), Ticket: j.Ticket}
+	return nil
+}
+
+// Publisher publishes one message; it returns once the bus has stored it.
+type Publisher interface {
+	Publish(ctx context.Context, subject string, data []byte) error
+}
+
+// Message is one delivery to a listener.
+type Message struct {
+	Subject     string
+	Data        []byte
+	Sequence    uint64
+	Redelivered bool
+}
+
+// Handler processes a message. Returning nil acknowledges it; an error
+// withholds the acknowledgement so the bus redelivers it after the ack wait.
+type Handler func(ctx context.Context, m Message) error
+
+// Listener describes one durable queue subscription.
+type Listener struct {
+	Subject    string
+	QueueGroup string
+	AckWait    time.Duration
+	Handler    Handler
+}
+
+// Bus is a connected event bus.
+type Bus interface {
+	Publisher
+	// Subscribe starts delivering to l; subscriptions survive reconnects.
+	Subscribe(l Listener) error
+	// Ready reports whether the bus is connected (a readiness check).
+	Ready(ctx context.Context) error
+	// Close closes subscriptions (keeping their durable state) and the
+	// connection.
+	Close() error
+}
+
+// Decode unmarshals a message into a payload; a message that cannot be
+// decoded is a poison message, which the caller should acknowledge and log.
+func Decode[T any](m Message) (T, error) {
+	var v T
+	err := json.Unmarshal(m.Data, &v)
+	return v, err
+}

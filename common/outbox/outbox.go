@@ -1,0 +1,174 @@
+// Package outbox is the transactional outbox of CONTRACT §7: an entity's
+// state change and the events it causes are stored in the same
+// single-document write (MongoDB makes that atomic without transactions),
+// and a relay publishes them afterwards — in order per entity, and only
+// removed once the bus acknowledged them. A write therefore never waits on
+// the bus and no event is lost while the bus is down.
+//
+// Each entity document carries its pending events in an array field:
+//
+//	{_id, ..., version, outbox: [{id, subject, data}, ...]}
+//
+// Writers append with Push in the same update that changes the entity; the
+// array order is the write order, which is the version order.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Field is the document field that holds pending events.
+const Field = "outbox"
+
+// Event is one pending event.
+type Event struct {
+	ID      bson.ObjectID `bson:"id"`
+	Subject string        `bson:"subject"`
+	Data    string        `bson:"data"`
+}
+
+// NewEvent marshals payload for subject.
+func NewEvent(subject string, payload any) (Event, error) {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return Event{}, fmt.Errorf("outbox: marshal %s: %w", subject, err)
+	}
+	return Event{ID: bson.NewObjectID(), Subject: subject, Data: string(data)}, nil
+}
+
+// Push is the update operator that appends e to a document's outbox; put it
+// in the same UpdateOne as the state change.
+func Push(e Event) bson.E {
+	return bson.E{Key: "$push", Value: bson.D{{Key: Field, Value: e}}}
+}
+
+// Publisher is the part of the event bus the relay needs: Publish returns
+// once the bus has acknowledged the message.
+type Publisher interface {
+	Publish(ctx context.Context, subject string, data []byte) error
+}
+
+// Relay publishes the pending events of one collection.
+type Relay struct {
+	coll     *mongo.Collection
+	pub      Publisher
+	log      *slog.Logger
+	interval time.Duration
+	kick     chan struct{}
+	mu       sync.Mutex // one pass at a time, so per-entity order holds
+
+	published prometheus.Counter
+	failed    prometheus.Counter
+	backlog   prometheus.Gauge
+}
+
+// NewRelay returns a relay for coll that also runs every interval, to pick up
+// what a crash or an outage left behind.
+func NewRelay(coll *mongo.Collection, pub Publisher, log *slog.Logger, interval time.Duration) *Relay {
+	name := coll.Name()
+	return &Relay{
+		coll: coll, pub: pub, log: log, interval: interval, kick: make(chan struct{}, 1),
+		published: prometheus.NewCounter(prometheus.CounterOpts{Name: "outbox_published_total",
+			Help: "Events the outbox relay published.", ConstLabels: prometheus.Labels{"collection": name}}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "outbox_publish_failures_total",
+			Help: "Publish attempts that failed and will be retried.", ConstLabels: prometheus.Labels{"collection": name}}),
+		backlog: prometheus.NewGauge(prometheus.GaugeOpts{Name: "outbox_backlog",
+			Help: "Events waiting to be published at the end of the last pass.", ConstLabels: prometheus.Labels{"collection": name}}),
+	}
+}
+
+// Collectors returns the relay's metrics for the service's registry.
+func (r *Relay) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{r.published, r.failed, r.backlog}
+}
+
+// Kick asks for a pass soon; it never blocks, so handlers call it after a write.
+func (r *Relay) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx ends: at start, on every Kick and on the timer.
+func (r *Relay) Run(ctx context.Context) error {
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	for {
+		if err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("outbox: pass incomplete, will retry", "collection", r.coll.Name(), "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.kick:
+		case <-t.C:
+		}
+	}
+}
+
+type pending struct {
+	ID     any     `bson:"_id"`
+	Outbox []Event `bson:"outbox"`
+}
+
+// Flush publishes every pending event once, in order per document, and
+// returns the first error; events after a failed one of the same document
+// wait for the next pass so their order holds.
+func (r *Relay) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, err := r.coll.Find(ctx, bson.D{{Key: Field + ".id", Value: bson.D{{Key: "$exists", Value: true}}}},
+		options.Find().SetProjection(bson.D{{Key: Field, Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("outbox: find pending: %w", err)
+	}
+	var docs []pending
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("outbox: read pending: %w", err)
+	}
+	var firstErr error
+	left := 0
+	for _, d := range docs {
+		for i, e := range d.Outbox {
+			if err := r.publish(ctx, d.ID, e); err != nil {
+				r.failed.Inc()
+				left += len(d.Outbox) - i
+				if firstErr == nil {
+					firstErr = err
+				}
+				break
+			}
+		}
+	}
+	r.backlog.Set(float64(left))
+	return firstErr
+}
+
+func (r *Relay) publish(ctx context.Context, id any, e Event) error {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := r.pub.Publish(pctx, e.Subject, []byte(e.Data)); err != nil {
+		return fmt.Errorf("outbox: publish %s: %w", e.Subject, err)
+	}
+	r.published.Inc()
+	// Only now is the event gone from the outbox. A crash between the
+	// publish and this pull publishes it again on the next pass: delivery is
+	// at least once, and listeners ignore versions they already applied.
+	_, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$pull", Value: bson.D{{Key: Field, Value: bson.D{{Key: "id", Value: e.ID}}}}}})
+	if err != nil {
+		return fmt.Errorf("outbox: mark %s published: %w", e.Subject, err)
+	}
+	return nil
+}

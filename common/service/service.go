@@ -1,0 +1,85 @@
+// Package service is the start-up and shut-down sequence every service
+// shares, so each main.go only wires its own stores, routes and listeners.
+package service
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/ticketing-go/ticketing/common/config"
+	"github.com/ticketing-go/ticketing/common/health"
+	"github.com/ticketing-go/ticketing/common/httpx"
+	"github.com/ticketing-go/ticketing/common/logging"
+	"github.com/ticketing-go/ticketing/common/metrics"
+	"github.com/ticketing-go/ticketing/common/mongox"
+	"github.com/ticketing-go/ticketing/common/server"
+	"github.com/ticketing-go/ticketing/common/session"
+)
+
+// Service is a started service's shared parts.
+type Service struct {
+	Name    string
+	Log     *slog.Logger
+	Mongo   *mongo.Client
+	DB      *mongo.Database
+	Health  *health.Checker
+	Metrics *metrics.Metrics
+	base    config.Base
+}
+
+// Start builds the logger and connects the database (waiting for it).
+func Start(ctx context.Context, name string, base config.Base, stdout io.Writer) (*Service, error) {
+	level, err := config.Level(base.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Name: name, Log: logging.New(stdout, level, name), Health: health.New(), Metrics: metrics.New(name), base: base}
+	start := time.Now()
+	s.Mongo, s.DB, err = mongox.Connect(ctx, base.MongoURI, name, s.Log)
+	if err != nil {
+		return nil, err
+	}
+	s.Log.Info("database connected", "db", s.DB.Name(), "took", time.Since(start))
+	s.Health.Add("database", mongox.Ping(s.Mongo))
+	return s, nil
+}
+
+// Signer returns the session signer for the session settings.
+func Signer(cfg config.Session) (*session.Signer, error) {
+	s, err := session.NewSigner(cfg.JWTKey, cfg.JWTTTL)
+	if err != nil {
+		return nil, fmt.Errorf("JWT_KEY/JWT_TTL: %w", err)
+	}
+	return s, nil
+}
+
+// Engine returns a gin engine with the shared middleware and health routes.
+// signer may be nil for a service without sessions.
+func (s *Service) Engine(signer *session.Signer) *gin.Engine {
+	return httpx.New(httpx.Options{Logger: s.Log, Health: s.Health, Metrics: s.Metrics, Signer: signer, Unavailable: mongox.IsUnavailable})
+}
+
+// Serve runs the HTTP server until ctx ends, then drains and shuts it down.
+func (s *Service) Serve(ctx context.Context, h http.Handler) error {
+	return server.Run(ctx, server.Options{
+		Addr: ":" + strconv.Itoa(s.base.Port), Handler: h, Logger: s.Log, Health: s.Health,
+		Drain: s.base.Drain, ShutdownTimeout: s.base.ShutdownTimeout,
+	})
+}
+
+// Close disconnects the database.
+func (s *Service) Close(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.Mongo.Disconnect(ctx); err != nil {
+		s.Log.Warn("database disconnect", "err", err)
+	}
+}

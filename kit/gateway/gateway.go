@@ -1,0 +1,136 @@
+// Package gateway is the local stand-in for ingress-nginx: it reads the
+// routes from the Ingress manifest itself, so the local platform and the
+// cluster cannot route differently.
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Route sends requests whose path has Prefix to the Kubernetes Service.
+type Route struct {
+	Prefix  string
+	Service string
+	Port    int
+}
+
+type ingress struct {
+	Kind string `yaml:"kind"`
+	Spec struct {
+		Rules []struct {
+			HTTP struct {
+				Paths []struct {
+					Path     string `yaml:"path"`
+					PathType string `yaml:"pathType"`
+					Backend  struct {
+						Service struct {
+							Name string `yaml:"name"`
+							Port struct {
+								Number int `yaml:"number"`
+							} `yaml:"port"`
+						} `yaml:"service"`
+					} `yaml:"backend"`
+				} `yaml:"paths"`
+			} `yaml:"http"`
+		} `yaml:"rules"`
+	} `yaml:"spec"`
+}
+
+// Routes returns the Prefix routes of the Ingress objects in manifest (one or
+// more YAML documents), longest prefix first — the order nginx matches in.
+func Routes(manifest []byte) ([]Route, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(manifest))
+	seen := map[string]bool{}
+	var routes []Route
+	for {
+		var ing ingress
+		err := dec.Decode(&ing)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gateway: reading ingress: %w", err)
+		}
+		if ing.Kind != "Ingress" {
+			continue
+		}
+		for _, rule := range ing.Spec.Rules {
+			for _, p := range rule.HTTP.Paths {
+				if p.PathType != "Prefix" && p.PathType != "ImplementationSpecific" {
+					return nil, fmt.Errorf("gateway: path %s: pathType %s not supported", p.Path, p.PathType)
+				}
+				if seen[p.Path] {
+					continue
+				}
+				seen[p.Path] = true
+				routes = append(routes, Route{Prefix: p.Path, Service: p.Backend.Service.Name, Port: p.Backend.Service.Port.Number})
+			}
+		}
+	}
+	if len(routes) == 0 {
+		return nil, errors.New("gateway: no Ingress paths found")
+	}
+	sort.SliceStable(routes, func(i, j int) bool { return len(routes[i].Prefix) > len(routes[j].Prefix) })
+	return routes, nil
+}
+
+// Match returns the route for path: Prefix matching is by whole path
+// segments, as Kubernetes defines it (/api/users matches /api/users/signin,
+// not /api/usersx).
+func Match(routes []Route, path string) (Route, bool) {
+	for _, r := range routes {
+		p := strings.TrimSuffix(r.Prefix, "/")
+		if p == "" || path == p || strings.HasPrefix(path, p+"/") {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// Handler proxies each request to the backend of its route; backends maps a
+// Service name to a base URL ("auth-srv" → "http://127.0.0.1:3101").
+func Handler(routes []Route, backends map[string]string) (http.Handler, error) {
+	proxies := map[string]*httputil.ReverseProxy{}
+	for _, r := range routes {
+		raw, ok := backends[r.Service]
+		if !ok {
+			return nil, fmt.Errorf("gateway: no local backend for service %s", r.Service)
+		}
+		target, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: backend %s: %w", r.Service, err)
+		}
+		proxies[r.Service] = &httputil.ReverseProxy{
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(target)
+				pr.SetXForwarded()
+				pr.Out.Host = pr.In.Host // as nginx does, so absolute links stay on the gateway
+			},
+			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				w.WriteHeader(http.StatusBadGateway)
+				fmt.Fprintf(w, `{"errors":[{"message":"%s is not reachable"}]}`, r.Service)
+			},
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r, ok := Match(routes, req.URL.Path)
+		if !ok {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"errors":[{"message":"Not Found"}]}`)
+			return
+		}
+		proxies[r.Service].ServeHTTP(w, req)
+	}), nil
+}
