@@ -8,6 +8,10 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ticketing-go/ticketing/common/money"
@@ -129,41 +133,102 @@ func (o *OrderCreated) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// ErrUnavailable is wrapped by Publish and Ready errors while the bus cannot
+// be reached; the caller retries later (the outbox relay does).
+var ErrUnavailable = errors.New("event bus unavailable")
+
+// ErrClosed is returned by a bus after Close.
+var ErrClosed = errors.New("event bus closed")
+
+// Known reports whether subject is one of the platform's subjects. Buses
+// refuse others, so every transport behaves the same (JetStream could not
+// store them anyway).
+func Known(subject string) bool { return slices.Contains(Subjects, subject) }
+
 // Publisher publishes one message; it returns once the bus has stored it.
 type Publisher interface {
 	Publish(ctx context.Context, subject string, data []byte) error
 }
 
+// Publish marshals payload and publishes it on subject.
+func Publish(ctx context.Context, p Publisher, subject string, payload any) error {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("events: marshal %s: %w", subject, err)
+	}
+	return p.Publish(ctx, subject, data)
+}
+
 // Message is one delivery to a listener.
 type Message struct {
-	Subject     string
-	Data        []byte
-	Sequence    uint64
+	Subject string
+	Data    []byte
+	// Sequence is the message's position in the bus; it grows with publish
+	// order within a subject.
+	Sequence uint64
+	// Redelivered is set when an earlier delivery was not acknowledged.
 	Redelivered bool
 }
 
 // Handler processes a message. Returning nil acknowledges it; an error
 // withholds the acknowledgement so the bus redelivers it after the ack wait.
+// ctx ends when the ack wait does: past it the message is redelivered anyway.
 type Handler func(ctx context.Context, m Message) error
 
 // Listener describes one durable queue subscription.
 type Listener struct {
-	Subject    string
+	Subject string
+	// QueueGroup is the consuming service (GroupOrders, ...); it is also the
+	// durable name, so replicas share the work and a restart resumes.
 	QueueGroup string
-	AckWait    time.Duration
-	Handler    Handler
+	// AckWait is how long a delivery may stay unacknowledged before it is
+	// redelivered; zero takes the bus's default (ACK_WAIT).
+	AckWait time.Duration
+	Handler Handler
 }
 
-// Bus is a connected event bus.
+// Validate reports a listener no transport can serve. Ack waits under a
+// second are refused because NATS Streaming refuses them.
+func (l Listener) Validate() error {
+	switch {
+	case !Known(l.Subject):
+		return fmt.Errorf("events: unknown subject %q", l.Subject)
+	case l.QueueGroup == "" || strings.ContainsAny(l.QueueGroup, " \t\r\n.*>/\\:"):
+		return fmt.Errorf("events: bad queue group %q", l.QueueGroup)
+	case l.AckWait != 0 && l.AckWait < time.Second:
+		return fmt.Errorf("events: ack wait %v is under 1s", l.AckWait)
+	case l.Handler == nil:
+		return errors.New("events: listener without handler")
+	}
+	return nil
+}
+
+// Bus is a connected event bus. Services get one from eventbus.Connect and
+// cannot tell which transport runs.
 type Bus interface {
 	Publisher
 	// Subscribe starts delivering to l; subscriptions survive reconnects.
+	// Each (subject, queue group) may be subscribed once per bus.
 	Subscribe(l Listener) error
-	// Ready reports whether the bus is connected (a readiness check).
+	// Ready reports whether the bus is connected (a readiness check); the
+	// error wraps ErrUnavailable while it is not.
 	Ready(ctx context.Context) error
-	// Close closes subscriptions (keeping their durable state) and the
-	// connection.
+	// Close waits for running handlers, then closes subscriptions (keeping
+	// their durable state) and the connection.
 	Close() error
+}
+
+// Config is the bus's environment (CONTRACT §8); services embed it in their
+// config struct.
+type Config struct {
+	// Bus selects the transport: stan (NATS Streaming) or jetstream.
+	Bus       string `env:"EVENT_BUS" envDefault:"stan"`
+	URL       string `env:"NATS_URL,required,notEmpty"`
+	ClusterID string `env:"NATS_CLUSTER_ID,required,notEmpty"`
+	// ClientID must be unique per running replica (the pod name).
+	ClientID string `env:"NATS_CLIENT_ID,required,notEmpty"`
+	// AckWait is the listeners' default ack wait.
+	AckWait time.Duration `env:"ACK_WAIT" envDefault:"5s"`
 }
 
 // Decode unmarshals a message into a payload; a message that cannot be

@@ -165,8 +165,10 @@ func (r *Relay) publish(ctx context.Context, id any, e Event) error {
 	// Only now is the event gone from the outbox. A crash between the
 	// publish and this pull publishes it again on the next pass: delivery is
 	// at least once, and listeners ignore versions they already applied.
+	// The whole event is the value to pull: exact-match $pull works on every
+	// MongoDB-compatible server, a query-condition $pull does not on FerretDB.
 	_, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$pull", Value: bson.D{{Key: Field, Value: bson.D{{Key: "id", Value: e.ID}}}}}})
+		bson.D{{Key: "$pull", Value: bson.D{{Key: Field, Value: e}}}})
 	if err != nil {
 		return fmt.Errorf("outbox: mark %s published: %w", e.Subject, err)
 	}

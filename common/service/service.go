@@ -4,6 +4,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,8 +14,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ticketing-go/ticketing/common/config"
+	"github.com/ticketing-go/ticketing/common/events"
 	"github.com/ticketing-go/ticketing/common/health"
 	"github.com/ticketing-go/ticketing/common/httpx"
 	"github.com/ticketing-go/ticketing/common/logging"
@@ -82,4 +85,26 @@ func (s *Service) Close(ctx context.Context) {
 	if err := s.Mongo.Disconnect(ctx); err != nil {
 		s.Log.Warn("database disconnect", "err", err)
 	}
+}
+
+// Run serves h and runs the background loops (outbox relays, schedulers)
+// until ctx ends. Shutdown goes in dependency order: HTTP drains and stops
+// first, then the loops, then the bus closes (Close, keeping durable
+// subscriptions). bus may be nil.
+func (s *Service) Run(ctx context.Context, h http.Handler, bus events.Bus, loops ...func(context.Context) error) error {
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
+	var g errgroup.Group
+	for _, loop := range loops {
+		g.Go(func() error { return loop(loopCtx) })
+	}
+	err := s.Serve(ctx, h)
+	stopLoops()
+	err = errors.Join(err, g.Wait())
+	if bus != nil {
+		if cerr := bus.Close(); cerr != nil {
+			s.Log.Warn("closing the event bus", "err", cerr)
+		}
+	}
+	return err
 }

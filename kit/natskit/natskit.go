@@ -1,11 +1,13 @@
-// Package natskit runs an embedded NATS Streaming server (the platform's
-// default event bus) for tests and the local platform.
+// Package natskit runs embedded NATS servers for tests and the local
+// platform: NATS Streaming (the platform's default event bus) and JetStream
+// (the alternative). Both can run in one process, and both restart on the
+// same port and store, for fault tests.
 package natskit
 
 import (
 	"fmt"
-	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	stand "github.com/nats-io/nats-streaming-server/server"
@@ -17,7 +19,7 @@ type Options struct {
 	// ClusterID defaults to "ticketing".
 	ClusterID string
 	// Dir, when set, selects the file store there (kept across restarts);
-	// empty selects the memory store.
+	// empty selects the memory store, which a restart empties.
 	Dir string
 	// Port is the client port; 0 picks a free one. MonitorPort > 0 serves
 	// the monitoring endpoints.
@@ -33,7 +35,8 @@ type Options struct {
 
 // STAN is a running NATS Streaming server.
 type STAN struct {
-	s    *stand.StanServer
+	mu   sync.Mutex
+	s    *stand.StanServer // nil while stopped
 	opts Options
 }
 
@@ -42,20 +45,23 @@ func StartSTAN(o Options) (*STAN, error) {
 	if o.ClusterID == "" {
 		o.ClusterID = "ticketing"
 	}
-	if o.Port == 0 {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		o.Port = port // fixed from now on, so a restart comes back on it
-	}
 	if o.HBInterval == 0 {
-		o.HBInterval, o.HBTimeout, o.HBFail = 5*time.Second, 5*time.Second, 2
+		o.HBInterval = 5 * time.Second
+	}
+	if o.HBTimeout == 0 {
+		o.HBTimeout = 5 * time.Second
+	}
+	if o.HBFail == 0 {
+		o.HBFail = 2
 	}
 	s := &STAN{opts: o}
-	return s, s.start()
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
+// start runs the server with s.opts; the caller holds s.mu or owns s.
 func (s *STAN) start() error {
 	o := s.opts
 	sopts := stand.GetDefaultOptions()
@@ -67,6 +73,9 @@ func (s *STAN) start() error {
 	}
 	nopts := stand.NewNATSOptions()
 	nopts.Host, nopts.Port, nopts.NoSigs, nopts.NoLog = "127.0.0.1", o.Port, true, true
+	if o.Port == 0 {
+		nopts.Port = -1 // random; the server writes the chosen one back
+	}
 	if o.MonitorPort > 0 {
 		nopts.HTTPHost, nopts.HTTPPort = "127.0.0.1", o.MonitorPort
 	}
@@ -75,31 +84,41 @@ func (s *STAN) start() error {
 		return fmt.Errorf("natskit: starting NATS Streaming: %w", err)
 	}
 	s.s = srv
+	s.opts.Port = nopts.Port // fixed from now on, so a restart comes back on it
 	return nil
 }
 
-// URL is the NATS client URL.
-func (s *STAN) URL() string { return "nats://127.0.0.1:" + strconv.Itoa(s.opts.Port) }
+// URL is the NATS client URL; it stays the same across restarts.
+func (s *STAN) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return "nats://127.0.0.1:" + strconv.Itoa(s.opts.Port)
+}
 
 // ClusterID is the streaming cluster id.
 func (s *STAN) ClusterID() string { return s.opts.ClusterID }
 
-// Close shuts the server down.
-func (s *STAN) Close() { s.s.Shutdown() }
+// Stop shuts the server down; Restart brings it back. Clients see an outage.
+func (s *STAN) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.s != nil {
+		s.s.Shutdown()
+		s.s = nil
+	}
+}
 
-// Restart shuts the server down and starts it again on the same port and
-// store (fault tests: with the file store, nothing is lost).
+// Restart stops the server if it runs and starts it again on the same port
+// and store (with the file store nothing is lost).
 func (s *STAN) Restart() error {
-	s.s.Shutdown()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.s != nil {
+		s.s.Shutdown()
+		s.s = nil
+	}
 	return s.start()
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
+// Close shuts the server down for good.
+func (s *STAN) Close() { s.Stop() }

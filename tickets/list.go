@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ticketing-go/ticketing/common/apperr"
+	"github.com/ticketing-go/ticketing/tickets/ticket"
+)
+
+const (
+	defaultLimit = 100
+	maxLimit     = 500
+)
+
+// list answers the unreserved tickets, oldest first, a page at a time. The
+// body stays a plain array (as clients of the original expect); the next
+// page's address is in the Link header.
+func (a *api) list(c *gin.Context) error {
+	limit := defaultLimit
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return apperr.Validation(apperr.FieldError{Message: fmt.Sprintf("Limit must be a whole number from 1 to %d", maxLimit), Field: "limit"})
+		}
+		limit = min(n, maxLimit)
+	}
+	var after bson.ObjectID
+	if s := c.Query("cursor"); s != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil || len(raw) != len(after) {
+			return apperr.Validation(apperr.FieldError{Message: "Cursor is invalid", Field: "cursor"})
+		}
+		copy(after[:], raw)
+	}
+	// One more than asked tells whether another page exists.
+	page, err := a.tickets.ListAvailable(c, after, limit+1)
+	if err != nil {
+		return err
+	}
+	if len(page) > limit {
+		page = page[:limit]
+		next := url.Values{"limit": {strconv.Itoa(limit)}, "cursor": {base64.RawURLEncoding.EncodeToString(page[limit-1].ID[:])}}
+		c.Header("Link", fmt.Sprintf(`</api/tickets?%s>; rel="next"`, next.Encode()))
+	}
+	views := make([]ticket.View, len(page))
+	for i, t := range page {
+		views[i] = t.View()
+	}
+	c.JSON(http.StatusOK, views)
+	return nil
+}

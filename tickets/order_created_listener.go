@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/common/outbox"
+	"github.com/ticketing-go/ticketing/tickets/ticket"
+)
+
+type listeners struct {
+	tickets ticket.Store
+	relay   *outbox.Relay
+}
+
+func (l *listeners) all(ackWait time.Duration, log *slog.Logger) []events.Listener {
+	return []events.Listener{
+		events.On(events.SubjectOrderCreated, events.GroupTickets, ackWait, log, l.orderCreated),
+		events.On(events.SubjectOrderCancelled, events.GroupTickets, ackWait, log, l.orderCancelled),
+	}
+}
+
+// errHeld: another order still holds the ticket — its order:cancelled has not
+// arrived yet. Not acknowledging makes the bus retry after it.
+var errHeld = errors.New("ticket is held by another order")
+
+// orderCreated reserves the ticket for the order (version + 1, and a
+// ticket:updated with the orderId).
+func (l *listeners) orderCreated(ctx context.Context, e events.OrderCreated) error {
+	return l.change(ctx, e.Ticket.ID, func(t ticket.Ticket) (bool, error) {
+		switch t.OrderID {
+		case e.ID:
+			return false, nil // a duplicate: already reserved by this order
+		case "":
+			return true, nil
+		default:
+			return false, errHeld
+		}
+	}, func(t *ticket.Ticket) { t.OrderID = e.ID })
+}
+
+// change applies fn to the ticket when want says so, as one versioned write
+// with its ticket:updated event; a concurrent edit is re-read and retried.
+func (l *listeners) change(ctx context.Context, hexID string, want func(ticket.Ticket) (bool, error), fn func(*ticket.Ticket)) error {
+	id, err := bson.ObjectIDFromHex(hexID)
+	if err != nil {
+		return nil // cannot refer to any ticket of ours: nothing to do
+	}
+	for range 5 {
+		t, err := l.tickets.Get(ctx, id)
+		if errors.Is(err, ticket.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if ok, err := want(t); !ok || err != nil {
+			return err
+		}
+		next := t.Next(fn)
+		ev, err := outbox.NewEvent(events.SubjectTicketUpdated, next.Updated())
+		if err != nil {
+			return err
+		}
+		err = l.tickets.Save(ctx, next, ev)
+		if errors.Is(err, ticket.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		l.relay.Kick()
+		return nil
+	}
+	return fmt.Errorf("ticket %s keeps changing; retrying later", hexID)
+}

@@ -1,0 +1,114 @@
+package ticket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ticketing-go/ticketing/common/outbox"
+)
+
+// Store keeps tickets. Every write stores the ticket's event with it, in the
+// same document write (the outbox).
+type Store interface {
+	// Create stores t (version 0) with its ticket:created event.
+	Create(ctx context.Context, t Ticket, ev outbox.Event) error
+	// Get returns the ticket or ErrNotFound.
+	Get(ctx context.Context, id bson.ObjectID) (Ticket, error)
+	// ListAvailable returns up to limit unreserved tickets with ids after
+	// `after` (zero: from the start), oldest first.
+	ListAvailable(ctx context.Context, after bson.ObjectID, limit int) ([]Ticket, error)
+	// Save replaces the ticket at version next.Version-1 with next and its
+	// event; ErrConflict if the stored version moved on.
+	Save(ctx context.Context, next Ticket, ev outbox.Event) error
+}
+
+// MongoStore is the Store on the "tickets" collection.
+type MongoStore struct{ c *mongo.Collection }
+
+// NewMongoStore returns the store and declares the index the listing uses:
+// unreserved tickets by id, so the page's filter, sort and limit run in the
+// database whatever the collection's size.
+func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
+	c := db.Collection("tickets")
+	_, err := c.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("available_by_id"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tickets: creating index: %w", err)
+	}
+	return &MongoStore{c: c}, nil
+}
+
+// Collection is the underlying collection (for the outbox relay).
+func (s *MongoStore) Collection() *mongo.Collection { return s.c }
+
+type doc struct {
+	Ticket `bson:",inline"`
+	Outbox []outbox.Event `bson:"outbox"`
+}
+
+// Create inserts t with its event.
+func (s *MongoStore) Create(ctx context.Context, t Ticket, ev outbox.Event) error {
+	if _, err := s.c.InsertOne(ctx, doc{Ticket: t, Outbox: []outbox.Event{ev}}); err != nil {
+		return fmt.Errorf("tickets: insert: %w", err)
+	}
+	return nil
+}
+
+var noOutbox = options.FindOne().SetProjection(bson.D{{Key: outbox.Field, Value: 0}})
+
+// Get finds a ticket by id.
+func (s *MongoStore) Get(ctx context.Context, id bson.ObjectID) (Ticket, error) {
+	var t Ticket
+	err := s.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, noOutbox).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Ticket{}, ErrNotFound
+	}
+	if err != nil {
+		return Ticket{}, fmt.Errorf("tickets: find: %w", err)
+	}
+	return t, nil
+}
+
+// ListAvailable pages through unreserved tickets.
+func (s *MongoStore) ListAvailable(ctx context.Context, after bson.ObjectID, limit int) ([]Ticket, error) {
+	filter := bson.D{{Key: "orderId", Value: bson.D{{Key: "$exists", Value: false}}}}
+	if !after.IsZero() {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+	}
+	cur, err := s.c.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+		SetLimit(int64(limit)).SetProjection(bson.D{{Key: outbox.Field, Value: 0}}))
+	if err != nil {
+		return nil, fmt.Errorf("tickets: list: %w", err)
+	}
+	out := []Ticket{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("tickets: list: %w", err)
+	}
+	return out, nil
+}
+
+// Save writes next over version next.Version-1, with its event.
+func (s *MongoStore) Save(ctx context.Context, next Ticket, ev outbox.Event) error {
+	set := bson.D{{Key: "title", Value: next.Title}, {Key: "price", Value: next.Price}, {Key: "version", Value: next.Version}}
+	update := bson.D{outbox.Push(ev)}
+	if next.OrderID != "" {
+		set = append(set, bson.E{Key: "orderId", Value: next.OrderID})
+	} else {
+		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "orderId", Value: ""}}})
+	}
+	update = append(update, bson.E{Key: "$set", Value: set})
+	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: next.ID}, {Key: "version", Value: next.Version - 1}}, update)
+	if err != nil {
+		return fmt.Errorf("tickets: update: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrConflict
+	}
+	return nil
+}

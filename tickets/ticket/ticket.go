@@ -1,0 +1,73 @@
+// Package ticket is the tickets service's inventory: the ticket, its rules,
+// its store and the store's MongoDB implementation.
+package ticket
+
+import (
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/common/money"
+)
+
+// Ticket is a ticket for sale. OrderID is set while an order reserves it.
+// Every change increments Version by exactly one.
+type Ticket struct {
+	ID        bson.ObjectID `bson:"_id"`
+	Title     string        `bson:"title"`
+	Price     money.Cents   `bson:"price"`
+	UserID    string        `bson:"userId"`
+	Version   int64         `bson:"version"`
+	OrderID   string        `bson:"orderId,omitempty"`
+	CreatedAt time.Time     `bson:"createdAt"`
+}
+
+// View is the JSON shape of a ticket (CONTRACT §4).
+type View struct {
+	ID      string      `json:"id"`
+	Title   string      `json:"title"`
+	Price   money.Cents `json:"price"`
+	UserID  string      `json:"userId"`
+	Version int64       `json:"version"`
+	OrderID string      `json:"orderId,omitempty"`
+}
+
+// View returns the public shape of t.
+func (t Ticket) View() View {
+	return View{ID: t.ID.Hex(), Title: t.Title, Price: t.Price, UserID: t.UserID, Version: t.Version, OrderID: t.OrderID}
+}
+
+// Reserved reports whether an order holds the ticket.
+func (t Ticket) Reserved() bool { return t.OrderID != "" }
+
+// New returns a ticket at version 0.
+func New(title string, price money.Cents, userID string) Ticket {
+	return Ticket{ID: bson.NewObjectID(), Title: title, Price: price, UserID: userID, CreatedAt: time.Now().UTC()}
+}
+
+// Next returns t as its next version, changed by fn.
+func (t Ticket) Next(fn func(*Ticket)) Ticket {
+	n := t
+	fn(&n)
+	n.Version = t.Version + 1
+	return n
+}
+
+// Created is the ticket:created event of t.
+func (t Ticket) Created() events.TicketCreated {
+	return events.TicketCreated{ID: t.ID.Hex(), Version: t.Version, Title: t.Title, Price: t.Price, UserID: t.UserID}
+}
+
+// Updated is the ticket:updated event of t.
+func (t Ticket) Updated() events.TicketUpdated {
+	return events.TicketUpdated{ID: t.ID.Hex(), Version: t.Version, Title: t.Title, Price: t.Price, UserID: t.UserID, OrderID: t.OrderID}
+}
+
+var (
+	// ErrNotFound: no ticket has that id.
+	ErrNotFound = errors.New("ticket: not found")
+	// ErrConflict: the ticket changed since it was read.
+	ErrConflict = errors.New("ticket: changed since it was read")
+)
