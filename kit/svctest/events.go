@@ -107,3 +107,10 @@ func (r *Recorder) Raw(subject string) []string {
 	}
 	return out
 }
+
+// Reset forgets what was recorded so far.
+func (r *Recorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = nil
+}

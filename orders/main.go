@@ -1,0 +1,76 @@
+// Command orders is the purchase flow's core (CONTRACT §5): orders that
+// reserve a ticket atomically, expire, get cancelled or paid.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ticketing-go/ticketing/common/config"
+	"github.com/ticketing-go/ticketing/common/eventbus"
+	"github.com/ticketing-go/ticketing/common/outbox"
+	"github.com/ticketing-go/ticketing/common/service"
+	"github.com/ticketing-go/ticketing/orders/order"
+)
+
+type settings struct {
+	config.Base
+	config.Session
+	Bus eventbus.Config
+	// Window is how long an order holds its ticket before it expires.
+	Window         time.Duration `env:"EXPIRATION_WINDOW" envDefault:"15m"`
+	OutboxInterval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "orders:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
+	var cfg settings
+	if err := config.Load(&cfg, getenv); err != nil {
+		return err
+	}
+	if cfg.Window <= 0 {
+		return fmt.Errorf("EXPIRATION_WINDOW: must be positive, got %s", cfg.Window)
+	}
+	signer, err := service.Signer(cfg.Session)
+	if err != nil {
+		return err
+	}
+	svc, err := service.Start(ctx, "orders", cfg.Base, stdout)
+	if err != nil {
+		return err
+	}
+	defer svc.Close(ctx)
+	store, err := order.NewStore(ctx, svc.DB)
+	if err != nil {
+		return err
+	}
+	bus, err := eventbus.Connect(ctx, cfg.Bus, svc.Log)
+	if err != nil {
+		return err
+	}
+	svc.Health.Add("events", bus.Ready)
+	relay := outbox.NewRelay(store.Orders(), bus, svc.Log, cfg.OutboxInterval)
+	svc.Metrics.Register(relay.Collectors()...)
+
+	a := &api{log: svc.Log, store: store, relay: relay, window: cfg.Window, now: time.Now}
+	for _, l := range a.listeners(cfg.Bus.AckWait, svc.Log) {
+		if err := bus.Subscribe(l); err != nil {
+			_ = bus.Close()
+			return err
+		}
+	}
+	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/orders/order"
+)
+
+// paymentCreated marks the order complete; its ticket stays claimed for good.
+func (a *api) paymentCreated(ctx context.Context, e events.PaymentCreated) error {
+	id, err := bson.ObjectIDFromHex(e.OrderID)
+	if err != nil {
+		return nil
+	}
+	for {
+		o, err := a.store.Order(ctx, id)
+		if errors.Is(err, order.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if o.Status == order.Complete {
+			return nil // a duplicate
+		}
+		if o.Status == order.Cancelled {
+			// Payments refuses cancelled orders, but a cancel can still race
+			// a charge. The ticket may be someone else's by now, so the
+			// order stays cancelled and the charge needs a refund.
+			a.log.Error("payment for a cancelled order; refund it", "order", e.OrderID, "payment", e.ID, "stripeId", e.StripeID)
+			return nil
+		}
+		_, err = a.store.Transition(ctx, o, order.Complete, nil)
+		if errors.Is(err, order.ErrConflict) {
+			continue
+		}
+		return err
+	}
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/orders/order"
+)
+
+func (a *api) listeners(ackWait time.Duration, log *slog.Logger) []events.Listener {
+	return []events.Listener{
+		events.On(events.SubjectTicketCreated, events.GroupOrders, ackWait, log, a.ticketCreated),
+		events.On(events.SubjectTicketUpdated, events.GroupOrders, ackWait, log, a.ticketUpdated),
+		events.On(events.SubjectExpirationComplete, events.GroupOrders, ackWait, log, a.expirationComplete),
+		events.On(events.SubjectPaymentCreated, events.GroupOrders, ackWait, log, a.paymentCreated),
+	}
+}
+
+// ticketCreated adds the ticket to the replica (a duplicate is ignored).
+func (a *api) ticketCreated(ctx context.Context, e events.TicketCreated) error {
+	id, err := bson.ObjectIDFromHex(e.ID)
+	if err != nil {
+		return nil // not a ticket id of ours; nothing can make it one
+	}
+	_, err = a.store.CreateTicket(ctx, order.Ticket{ID: id, Title: e.Title, Price: e.Price, Version: e.Version})
+	return err
+}

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/orders/order"
+)
+
+// ticketUpdated moves the replica to the event's version if it is the next
+// one; a duplicate is acknowledged, one that skips ahead is not (replica
+// returns ErrAhead) and comes back after the ones before it.
+func (a *api) ticketUpdated(ctx context.Context, e events.TicketUpdated) error {
+	id, err := bson.ObjectIDFromHex(e.ID)
+	if err != nil {
+		return nil
+	}
+	_, err = a.store.UpdateTicket(ctx, order.Ticket{ID: id, Title: e.Title, Price: e.Price, Version: e.Version})
+	return err
+}
