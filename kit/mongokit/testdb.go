@@ -63,3 +63,15 @@ func Database(t testing.TB) *mongo.Database {
 	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
 	return c.Database(uri[strings.LastIndex(uri, "/")+1:])
 }
+
+// Connect returns a handle to the database a URI from DatabaseURI names, for
+// tests that look at what a service stored.
+func Connect(t testing.TB, uri string) *mongo.Database {
+	t.Helper()
+	c, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	return c.Database(uri[strings.LastIndex(uri, "/")+1:])
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/payments/payment"
+)
+
+func (a *api) listeners(ackWait time.Duration, log *slog.Logger) []events.Listener {
+	return []events.Listener{
+		events.On(events.SubjectOrderCreated, events.GroupPayments, ackWait, log, a.orderCreated),
+		events.On(events.SubjectOrderCancelled, events.GroupPayments, ackWait, log, a.orderCancelled),
+	}
+}
+
+// orderCreated adds the order to the replica with the price to charge.
+func (a *api) orderCreated(ctx context.Context, e events.OrderCreated) error {
+	id, err := bson.ObjectIDFromHex(e.ID)
+	if err != nil {
+		return nil
+	}
+	_, err = a.store.CreateOrder(ctx, payment.Order{ID: id, Version: e.Version, Status: e.Status, UserID: e.UserID, Price: e.Ticket.Price})
+	return err
+}
