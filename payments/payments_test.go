@@ -72,9 +72,9 @@ func (s *stripeSpy) count() int {
 type env struct {
 	base  string
 	mongo string
-	bus  events.Bus
-	rec  *svctest.Recorder
-	spy  *stripeSpy
+	bus   events.Bus
+	rec   *svctest.Recorder
+	spy   *stripeSpy
 }
 
 func boot(t *testing.T) *env {
