@@ -65,6 +65,7 @@ type Relay struct {
 	log      *slog.Logger
 	interval time.Duration
 	kick     chan struct{}
+	owner    string     // this relay's lease name
 	mu       sync.Mutex // one pass at a time, so per-entity order holds
 
 	published prometheus.Counter
@@ -77,7 +78,7 @@ type Relay struct {
 func NewRelay(coll *mongo.Collection, pub Publisher, log *slog.Logger, interval time.Duration) *Relay {
 	name := coll.Name()
 	return &Relay{
-		coll: coll, pub: pub, log: log, interval: interval, kick: make(chan struct{}, 1),
+		coll: coll, pub: pub, log: log, interval: interval, kick: make(chan struct{}, 1), owner: bson.NewObjectID().Hex(),
 		published: prometheus.NewCounter(prometheus.CounterOpts{Name: "outbox_published_total",
 			Help: "Events the outbox relay published.", ConstLabels: prometheus.Labels{"collection": name}}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "outbox_publish_failures_total",
@@ -117,6 +118,19 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
+// leaseField holds which relay is publishing a document's events and until
+// when: with several replicas of a service, one relay at a time works on a
+// document, so events are published once in normal operation (and at least
+// once if a relay dies holding a lease: it lapses after leaseFor).
+const leaseField = "outboxLease"
+
+const leaseFor = 30 * time.Second
+
+type lease struct {
+	Owner string    `bson:"owner"`
+	Until time.Time `bson:"until"`
+}
+
 type pending struct {
 	ID     any     `bson:"_id"`
 	Outbox []Event `bson:"outbox"`
@@ -129,7 +143,7 @@ func (r *Relay) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur, err := r.coll.Find(ctx, bson.D{{Key: Field + ".id", Value: bson.D{{Key: "$exists", Value: true}}}},
-		options.Find().SetProjection(bson.D{{Key: Field, Value: 1}}))
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return fmt.Errorf("outbox: find pending: %w", err)
 	}
@@ -140,19 +154,53 @@ func (r *Relay) Flush(ctx context.Context) error {
 	var firstErr error
 	left := 0
 	for _, d := range docs {
-		for i, e := range d.Outbox {
-			if err := r.publish(ctx, d.ID, e); err != nil {
-				r.failed.Inc()
-				left += len(d.Outbox) - i
-				if firstErr == nil {
-					firstErr = err
-				}
-				break
-			}
+		n, err := r.flushDoc(ctx, d.ID)
+		left += n
+		if err != nil && firstErr == nil {
+			firstErr = err
 		}
 	}
 	r.backlog.Set(float64(left))
 	return firstErr
+}
+
+// flushDoc publishes one document's events under a lease and returns how
+// many it had to leave.
+func (r *Relay) flushDoc(ctx context.Context, id any) (int, error) {
+	now := time.Now()
+	res, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: leaseField, Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: leaseField + ".owner", Value: r.owner}},
+		bson.D{{Key: leaseField + ".until", Value: bson.D{{Key: "$lt", Value: now}}}},
+	}}}, bson.D{{Key: "$set", Value: bson.D{{Key: leaseField, Value: lease{Owner: r.owner, Until: now.Add(leaseFor)}}}}})
+	if err != nil {
+		return 0, fmt.Errorf("outbox: lease: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return 0, nil // another replica's relay is on it
+	}
+	defer func() {
+		_, _ = r.coll.UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: id}, {Key: leaseField + ".owner", Value: r.owner}},
+			bson.D{{Key: "$unset", Value: bson.D{{Key: leaseField, Value: ""}}}})
+	}()
+	// Re-read until empty: events written while we published go out now,
+	// not a timer tick later.
+	for {
+		var d pending
+		err := r.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: Field, Value: 1}})).Decode(&d)
+		if err != nil {
+			return 0, fmt.Errorf("outbox: read pending: %w", err)
+		}
+		if len(d.Outbox) == 0 {
+			return 0, nil
+		}
+		for i, e := range d.Outbox {
+			if err := r.publish(ctx, id, e); err != nil {
+				r.failed.Inc()
+				return len(d.Outbox) - i, err
+			}
+		}
+	}
 }
 
 func (r *Relay) publish(ctx context.Context, id any, e Event) error {

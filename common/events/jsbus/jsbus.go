@@ -101,7 +101,9 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 			// the caller was told they failed and will publish again.
 			nats.ReconnectBufSize(-1),
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-				b.log.Warn("event bus disconnected", "err", err)
+				if err != nil { // nil: our own Close
+					b.log.Warn("event bus disconnected", "err", err)
+				}
 			}),
 			nats.ReconnectHandler(func(*nats.Conn) {
 				b.log.Info("event bus reconnected")

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ticketing-go/ticketing/common/outbox"
+	"github.com/ticketing-go/ticketing/expiration/timer"
+)
+
+// scheduler fires timers when they fall due. It sleeps until the earliest
+// one, wakes early when a new timer is scheduled, and looks again at least
+// every maxSleep — other replicas may have added timers it was not told of.
+type scheduler struct {
+	store    *timer.Store
+	relay    *outbox.Relay
+	log      *slog.Logger
+	wake     chan struct{}
+	maxSleep time.Duration
+}
+
+func newScheduler(store *timer.Store, relay *outbox.Relay, log *slog.Logger) *scheduler {
+	return &scheduler{store: store, relay: relay, log: log, wake: make(chan struct{}, 1), maxSleep: time.Second}
+}
+
+// Wake makes the scheduler look again now.
+func (s *scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *scheduler) run(ctx context.Context) error {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.wake:
+		}
+		sleep := s.tick(ctx)
+		t.Stop()
+		t.Reset(sleep)
+	}
+}
+
+// tick fires what is due (overdue ones at once after a restart) and returns
+// how long to sleep.
+func (s *scheduler) tick(ctx context.Context) time.Duration {
+	n, err := s.store.FireDue(ctx, time.Now())
+	if err != nil {
+		s.log.Warn("firing due expirations", "err", err)
+		return s.maxSleep
+	}
+	if n > 0 {
+		s.relay.Kick()
+	}
+	next, ok, err := s.store.Next(ctx)
+	if err != nil {
+		s.log.Warn("finding the next expiration", "err", err)
+		return s.maxSleep
+	}
+	if !ok {
+		return s.maxSleep
+	}
+	return min(max(time.Until(next), 0), s.maxSleep)
+}

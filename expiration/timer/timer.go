@@ -1,0 +1,106 @@
+// Package timer keeps the expiration service's pending expirations in its
+// own MongoDB, so a restart or crash never loses or forgets one, and fires
+// each exactly once even with several replicas: firing is one conditional
+// write that also stores the expiration:complete event (the outbox).
+package timer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/common/outbox"
+)
+
+// Timer is one order's pending expiration.
+type Timer struct {
+	OrderID   string    `bson:"_id"`
+	ExpiresAt time.Time `bson:"expiresAt"`
+	Fired     bool      `bson:"fired"`
+}
+
+// Store keeps the timers.
+type Store struct{ c *mongo.Collection }
+
+// NewStore returns the store, with an index for "the next one due".
+func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
+	c := db.Collection("timers")
+	_, err := c.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "fired", Value: 1}, {Key: "expiresAt", Value: 1}}, Options: options.Index().SetName("due"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("timers: creating index: %w", err)
+	}
+	return &Store{c: c}, nil
+}
+
+// Collection is the timers collection (for the outbox relay).
+func (s *Store) Collection() *mongo.Collection { return s.c }
+
+// Schedule stores a timer; scheduling one twice (a redelivered
+// order:created) keeps the first.
+func (s *Store) Schedule(ctx context.Context, t Timer) error {
+	_, err := s.c.InsertOne(ctx, t)
+	if err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("timers: insert: %w", err)
+	}
+	return nil
+}
+
+// Cancel forgets an order's timer unless it already fired.
+func (s *Store) Cancel(ctx context.Context, orderID string) error {
+	_, err := s.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: orderID}, {Key: "fired", Value: false}})
+	if err != nil {
+		return fmt.Errorf("timers: delete: %w", err)
+	}
+	return nil
+}
+
+// FireDue fires every timer due at now and returns how many this call
+// fired. Each fire is `fired: false → true` plus the event, in one write:
+// two replicas racing for a timer cannot both fire it.
+func (s *Store) FireDue(ctx context.Context, now time.Time) (int, error) {
+	cur, err := s.c.Find(ctx, bson.D{{Key: "fired", Value: false}, {Key: "expiresAt", Value: bson.D{{Key: "$lte", Value: now}}}},
+		options.Find().SetSort(bson.D{{Key: "expiresAt", Value: 1}}).SetLimit(500))
+	if err != nil {
+		return 0, fmt.Errorf("timers: find due: %w", err)
+	}
+	var due []Timer
+	if err := cur.All(ctx, &due); err != nil {
+		return 0, fmt.Errorf("timers: find due: %w", err)
+	}
+	fired := 0
+	for _, t := range due {
+		ev, err := outbox.NewEvent(events.SubjectExpirationComplete, events.ExpirationComplete{OrderID: t.OrderID})
+		if err != nil {
+			return fired, err
+		}
+		res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: t.OrderID}, {Key: "fired", Value: false}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "fired", Value: true}}}, outbox.Push(ev)})
+		if err != nil {
+			return fired, fmt.Errorf("timers: fire: %w", err)
+		}
+		fired += int(res.ModifiedCount)
+	}
+	return fired, nil
+}
+
+// Next returns when the earliest pending timer is due, or false if none is.
+func (s *Store) Next(ctx context.Context) (time.Time, bool, error) {
+	var t Timer
+	err := s.c.FindOne(ctx, bson.D{{Key: "fired", Value: false}},
+		options.FindOne().SetSort(bson.D{{Key: "expiresAt", Value: 1}}).SetProjection(bson.D{{Key: "expiresAt", Value: 1}})).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("timers: next: %w", err)
+	}
+	return t.ExpiresAt, true, nil
+}
