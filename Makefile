@@ -9,7 +9,7 @@ SERVICES    := auth tickets orders expiration payments
 MODULES      = $(shell go list -m -f '{{.Dir}}')
 FUZZTIME    ?= 5s
 
-.PHONY: help run test build lint test-go fuzz
+.PHONY: help run test build lint test-go fuzz devstack
 
 help:
 	@echo "make run   - build and start the whole platform locally (gateway on http://localhost:8080)"
@@ -18,6 +18,14 @@ help:
 build:
 	@mkdir -p bin
 	go build -o bin/ $(addprefix ./,$(SERVICES))
+
+devstack:
+	@mkdir -p bin
+	cd kit && go build -o ../bin/devstack ./cmd/devstack
+
+# EXPIRATION_WINDOW, EVENT_BUS, LOG_LEVEL, JWT_KEY pass through to the services.
+run: build devstack
+	bin/devstack
 
 lint:
 	@echo "== gofmt"; out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi

@@ -1,0 +1,308 @@
+// Command devstack is `make run`: the whole platform on one machine, with
+// embedded stand-ins for what a cluster provides — one MongoDB-compatible
+// server per service, NATS Streaming (file store), stripe-mock — the five
+// service binaries as child processes, the web client, and a gateway that
+// routes like the Ingress. Data is kept under -data across restarts; Ctrl-C
+// stops everything in order.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ticketing-go/ticketing/kit/gateway"
+	"github.com/ticketing-go/ticketing/kit/mongokit"
+	"github.com/ticketing-go/ticketing/kit/natskit"
+	"github.com/ticketing-go/ticketing/kit/stripekit"
+)
+
+// service is one of the platform's Go services and where it listens locally.
+type service struct {
+	name    string
+	port    int
+	mongo   int
+	backend string // the Kubernetes Service name the Ingress routes to
+}
+
+var services = []service{
+	{"auth", 3101, 27101, "auth-srv"},
+	{"tickets", 3102, 27102, "tickets-srv"},
+	{"orders", 3103, 27103, "orders-srv"},
+	{"expiration", 3104, 27104, "expiration-srv"},
+	{"payments", 3105, 27105, "payments-srv"},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	data, bin, client, ingress, gatewayAddr string
+	natsPort, stripePort, clientPort        int
+	env                                     func(string) string
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
+	var o options
+	fs.StringVar(&o.data, "data", ".data", "directory for all data (kept across restarts)")
+	fs.StringVar(&o.bin, "bin", "bin", "directory with the service binaries")
+	fs.StringVar(&o.client, "client", "client/.next/standalone", "the built web client (Next.js standalone)")
+	fs.StringVar(&o.ingress, "ingress", "infra/k8s/base/ingress.yaml", "the Ingress manifest the gateway routes by")
+	fs.StringVar(&o.gatewayAddr, "gateway", envOr(getenv, "GATEWAY_ADDR", "127.0.0.1:8080"), "gateway address")
+	fs.IntVar(&o.natsPort, "nats-port", 4222, "NATS Streaming client port")
+	fs.IntVar(&o.stripePort, "stripe-port", 12111, "stripe-mock port")
+	fs.IntVar(&o.clientPort, "client-port", 3000, "web client port")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.env = getenv
+	st := &stack{out: out, start: time.Now()}
+	defer st.shutdown()
+	err := st.up(ctx, o)
+	if err == nil {
+		fmt.Fprintf(out, "\n  The platform is up: http://%s   (Ctrl-C stops it)\n\n", displayAddr(o.gatewayAddr))
+		select {
+		case <-ctx.Done():
+		case err = <-st.failed:
+		}
+	}
+	fmt.Fprintln(out, "stopping…")
+	return err
+}
+
+// stack is what is running, stopped in reverse order.
+type stack struct {
+	out     io.Writer
+	start   time.Time
+	mu      sync.Mutex
+	stops   []func()
+	failed  chan error
+	closing bool
+}
+
+func (s *stack) onStop(f func()) { s.stops = append(s.stops, f) }
+
+func (s *stack) shutdown() {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+}
+
+func (s *stack) ready(what string, since time.Time, detail string) {
+	fmt.Fprintf(s.out, "  ✓ %-12s ready in %-7s %s\n", what, time.Since(since).Round(time.Millisecond), detail)
+}
+
+func (s *stack) up(ctx context.Context, o options) error {
+	s.failed = make(chan error, 8)
+	if err := os.MkdirAll(o.data, 0o755); err != nil {
+		return err
+	}
+	jwtKey := envOr(o.env, "JWT_KEY", "local-dev-only-secret")
+
+	for _, svc := range services {
+		t := time.Now()
+		m, err := mongokit.Start(mongokit.Options{Dir: filepath.Join(o.data, "mongo", svc.name), Addr: "127.0.0.1:" + strconv.Itoa(svc.mongo)})
+		if err != nil {
+			return fmt.Errorf("%s database: %w", svc.name, err)
+		}
+		s.onStop(func() { _ = m.Close() })
+		s.ready(svc.name+"-mongo", t, m.URI()+svc.name)
+	}
+
+	t := time.Now()
+	nats, err := natskit.StartSTAN(natskit.Options{Dir: filepath.Join(o.data, "nats"), Port: o.natsPort, MonitorPort: 8222})
+	if err != nil {
+		return err
+	}
+	s.onStop(nats.Close)
+	s.ready("nats", t, nats.URL()+" cluster "+nats.ClusterID()+" (file store)")
+
+	t = time.Now()
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // a cold build of stripe-mock
+	mock, err := stripekit.Start(bctx, stripekit.Options{Addr: "127.0.0.1:" + strconv.Itoa(o.stripePort)})
+	cancel()
+	if err != nil {
+		return err
+	}
+	s.onStop(func() { _ = mock.Stop() })
+	s.ready("stripe-mock", t, mock.URL())
+
+	backends := map[string]string{}
+	for _, svc := range services {
+		env := map[string]string{
+			"PORT":              strconv.Itoa(svc.port),
+			"MONGO_URI":         fmt.Sprintf("mongodb://127.0.0.1:%d/%s", svc.mongo, svc.name),
+			"JWT_KEY":           jwtKey,
+			"COOKIE_SECURE":     "false",
+			"NATS_URL":          nats.URL(),
+			"NATS_CLUSTER_ID":   nats.ClusterID(),
+			"NATS_CLIENT_ID":    svc.name + "-local",
+			"EVENT_BUS":         envOr(o.env, "EVENT_BUS", "stan"),
+			"EXPIRATION_WINDOW": envOr(o.env, "EXPIRATION_WINDOW", "15m"),
+			"STRIPE_KEY":        envOr(o.env, "STRIPE_KEY", "sk_test_local"),
+			"STRIPE_API_URL":    envOr(o.env, "STRIPE_API_URL", mock.URL()),
+			"LOG_LEVEL":         envOr(o.env, "LOG_LEVEL", "warn"),
+			"SHUTDOWN_DRAIN":    "0s",
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d", svc.port)
+		if err := s.spawn(ctx, svc.name, filepath.Join(o.bin, svc.name), nil, "", env, url+"/readyz", url); err != nil {
+			return err
+		}
+		backends[svc.backend] = url
+	}
+
+	clientURL := fmt.Sprintf("http://127.0.0.1:%d", o.clientPort)
+	backends["client-srv"] = clientURL
+	if server := filepath.Join(o.client, "server.js"); fileExists(server) {
+		env := map[string]string{"PORT": strconv.Itoa(o.clientPort), "HOSTNAME": "127.0.0.1",
+			"API_BASE_URL": "http://" + displayAddr(o.gatewayAddr), "NEXT_TELEMETRY_DISABLED": "1", "NODE_ENV": "production"}
+		if err := s.spawn(ctx, "client", "node", []string{"server.js"}, o.client, env, clientURL+"/", clientURL); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(s.out, "  - client       not built (%s missing); the API works without it\n", server)
+	}
+	return s.gateway(o, backends)
+}
+
+func (s *stack) gateway(o options, backends map[string]string) error {
+	manifest, err := os.ReadFile(o.ingress)
+	var routes []gateway.Route
+	if err == nil {
+		routes, err = gateway.Routes(manifest)
+	}
+	if err != nil {
+		return fmt.Errorf("gateway routes from %s: %w", o.ingress, err)
+	}
+	h, err := gateway.Handler(routes, backends)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.gatewayAddr)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	s.onStop(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	var table []string
+	for _, r := range routes {
+		table = append(table, r.Prefix+"→"+r.Service)
+	}
+	fmt.Fprintf(s.out, "  ✓ %-12s routes from %s: %s\n", "gateway", o.ingress, strings.Join(table, " "))
+	return nil
+}
+
+// spawn starts a child process, prefixes its output, waits until readyURL
+// answers 200, and stops it with SIGTERM on shutdown.
+func (s *stack) spawn(ctx context.Context, name, path string, args []string, dir string, env map[string]string, readyURL, shown string) error {
+	t := time.Now()
+	cmd := exec.Command(path, args...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	go prefix(s.out, name, pr)
+	exited := make(chan struct{})
+	go func() {
+		err := cmd.Wait()
+		_ = pw.Close()
+		close(exited)
+		s.mu.Lock()
+		closing := s.closing
+		s.mu.Unlock()
+		if !closing {
+			s.failed <- fmt.Errorf("%s exited: %v", name, err)
+		}
+	}()
+	s.onStop(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("%s exited during start-up", name)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if resp, err := http.Get(readyURL); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				s.ready(name, t, shown)
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New(name + " not ready after 60s")
+}
+
+func prefix(out io.Writer, name string, r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fmt.Fprintf(out, "  %-10s| %s\n", name, sc.Text())
+	}
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func displayAddr(addr string) string {
+	if strings.HasPrefix(addr, "127.0.0.1:") {
+		return "localhost:" + strings.TrimPrefix(addr, "127.0.0.1:")
+	}
+	return addr
+}
