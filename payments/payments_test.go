@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
+
 	"testing"
 	"time"
 
@@ -32,7 +32,6 @@ type stripeSpy struct {
 	mu      sync.Mutex
 	charges []url.Values
 	keys    []string
-	calls   atomic.Int32
 }
 
 func (s *stripeSpy) start(t *testing.T) string {
