@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/common/events/jsbus"
 	"github.com/ticketing-go/ticketing/common/events/stanbus"
 )
 
@@ -24,13 +25,25 @@ type Config struct {
 
 // Connect connects to the configured bus, waiting for it to come up.
 func Connect(ctx context.Context, cfg Config, log *slog.Logger) (events.Bus, error) {
+	// Each case checks err itself: returning a nil *Bus as events.Bus would
+	// give a non-nil interface.
 	switch cfg.Kind {
 	case "stan":
 		if cfg.ClusterID == "" {
 			return nil, fmt.Errorf("NATS_CLUSTER_ID: required with EVENT_BUS=stan")
 		}
-		return stanbus.Connect(ctx, stanbus.Config{URL: cfg.URL, ClusterID: cfg.ClusterID, ClientID: cfg.ClientID, Log: log})
+		b, err := stanbus.Connect(ctx, stanbus.Config{URL: cfg.URL, ClusterID: cfg.ClusterID, ClientID: cfg.ClientID, Log: log, AckWait: cfg.AckWait})
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case "jetstream":
+		b, err := jsbus.Connect(ctx, jsbus.Config{URL: cfg.URL, ClientID: cfg.ClientID, Log: log, AckWait: cfg.AckWait})
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
 	default:
-		return nil, fmt.Errorf("EVENT_BUS: %q is not a known event bus (stan)", cfg.Kind)
+		return nil, fmt.Errorf("EVENT_BUS: %q is not a known event bus (stan, jetstream)", cfg.Kind)
 	}
 }

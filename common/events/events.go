@@ -218,19 +218,6 @@ type Bus interface {
 	Close() error
 }
 
-// Config is the bus's environment (CONTRACT §8); services embed it in their
-// config struct.
-type Config struct {
-	// Bus selects the transport: stan (NATS Streaming) or jetstream.
-	Bus       string `env:"EVENT_BUS" envDefault:"stan"`
-	URL       string `env:"NATS_URL,required,notEmpty"`
-	ClusterID string `env:"NATS_CLUSTER_ID,required,notEmpty"`
-	// ClientID must be unique per running replica (the pod name).
-	ClientID string `env:"NATS_CLIENT_ID,required,notEmpty"`
-	// AckWait is the listeners' default ack wait.
-	AckWait time.Duration `env:"ACK_WAIT" envDefault:"5s"`
-}
-
 // Decode unmarshals a message into a payload; a message that cannot be
 // decoded is a poison message, which the caller should acknowledge and log.
 func Decode[T any](m Message) (T, error) {

@@ -2,6 +2,7 @@ package natskit
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -64,7 +65,7 @@ func (j *JetStream) start() error {
 		return fmt.Errorf("natskit: JetStream not ready on port %d", port)
 	}
 	j.s = s
-	j.opts.Port = s.Addr().(interface{ Port() int }).Port() // fixed from now on, so a restart comes back on it
+	j.opts.Port = s.Addr().(*net.TCPAddr).Port // fixed from now on, so a restart comes back on it
 	return nil
 }
 

@@ -59,6 +59,7 @@ func main() {
 type options struct {
 	data, bin, client, ingress, gatewayAddr string
 	natsPort, stripePort, clientPort        int
+	offset                                  int
 	env                                     func(string) string
 }
 
@@ -73,8 +74,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fs.IntVar(&o.natsPort, "nats-port", 4222, "NATS Streaming client port")
 	fs.IntVar(&o.stripePort, "stripe-port", 12111, "stripe-mock port")
 	fs.IntVar(&o.clientPort, "client-port", 3000, "web client port")
+	fs.IntVar(&o.offset, "port-offset", 0, "added to every port, so a test stack runs beside `make run`")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.offset != 0 {
+		host, port, err := net.SplitHostPort(o.gatewayAddr)
+		if err != nil {
+			return fmt.Errorf("-gateway: %w", err)
+		}
+		p, _ := strconv.Atoi(port)
+		o.gatewayAddr = net.JoinHostPort(host, strconv.Itoa(p+o.offset))
+		o.natsPort += o.offset
+		o.stripePort += o.offset
+		o.clientPort += o.offset
 	}
 	o.env = getenv
 	st := &stack{out: out, start: time.Now()}
@@ -123,6 +136,10 @@ func (s *stack) up(ctx context.Context, o options) error {
 	}
 	jwtKey := envOr(o.env, "JWT_KEY", "local-dev-only-secret")
 
+	for i := range services {
+		services[i].port += o.offset
+		services[i].mongo += o.offset
+	}
 	for _, svc := range services {
 		t := time.Now()
 		m, err := mongokit.Start(mongokit.Options{Dir: filepath.Join(o.data, "mongo", svc.name), Addr: "127.0.0.1:" + strconv.Itoa(svc.mongo)})
@@ -134,7 +151,7 @@ func (s *stack) up(ctx context.Context, o options) error {
 	}
 
 	t := time.Now()
-	nats, err := natskit.StartSTAN(natskit.Options{Dir: filepath.Join(o.data, "nats"), Port: o.natsPort, MonitorPort: 8222})
+	nats, err := natskit.StartSTAN(natskit.Options{Dir: filepath.Join(o.data, "nats"), Port: o.natsPort, MonitorPort: 8222 + o.offset})
 	if err != nil {
 		return err
 	}
