@@ -33,6 +33,7 @@ lint:
 
 test-go:
 	@for m in $(MODULES); do echo "== go test $$m"; (cd $$m && go test -race -count=1 -timeout 15m ./...); done
+	@echo "== go test e2e on JetStream"; cd e2e && EVENT_BUS=jetstream go test -count=1 -timeout 15m ./...
 
 fuzz:
 	cd common && go test -run '^$$' -fuzz '^FuzzCookieToUser$$' -fuzztime $(FUZZTIME) ./session

@@ -69,6 +69,8 @@ func startStack() (func(), error) {
 	cmd := exec.Command(filepath.Join(bin, "devstack"), "-data", filepath.Join(tmp, "data"), "-bin", bin,
 		"-port-offset", fmt.Sprint(portOffset), "-ingress", filepath.Join(root, "infra/k8s/base/ingress.yaml"),
 		"-client", filepath.Join(tmp, "no-client"))
+	// EVENT_BUS from the environment picks the transport (make test runs
+	// the suite on both).
 	cmd.Env = append(os.Environ(), "EXPIRATION_WINDOW="+window.String(), "LOG_LEVEL=warn")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

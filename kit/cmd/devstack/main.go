@@ -151,12 +151,28 @@ func (s *stack) up(ctx context.Context, o options) error {
 	}
 
 	t := time.Now()
-	nats, err := natskit.StartSTAN(natskit.Options{Dir: filepath.Join(o.data, "nats"), Port: o.natsPort, MonitorPort: 8222 + o.offset})
-	if err != nil {
-		return err
+	bus := envOr(o.env, "EVENT_BUS", "stan")
+	var natsURL string
+	switch bus {
+	case "stan":
+		nats, err := natskit.StartSTAN(natskit.Options{Dir: filepath.Join(o.data, "nats"), Port: o.natsPort, MonitorPort: 8222 + o.offset})
+		if err != nil {
+			return err
+		}
+		s.onStop(nats.Close)
+		natsURL = nats.URL()
+		s.ready("nats", t, natsURL+" cluster "+nats.ClusterID()+" (NATS Streaming, file store)")
+	case "jetstream":
+		js, err := natskit.StartJetStream(natskit.JetStreamOptions{Dir: filepath.Join(o.data, "jetstream"), Port: o.natsPort})
+		if err != nil {
+			return err
+		}
+		s.onStop(js.Close)
+		natsURL = js.URL()
+		s.ready("nats", t, natsURL+" (JetStream, file store)")
+	default:
+		return fmt.Errorf("EVENT_BUS=%s: want stan or jetstream", bus)
 	}
-	s.onStop(nats.Close)
-	s.ready("nats", t, nats.URL()+" cluster "+nats.ClusterID()+" (file store)")
 
 	t = time.Now()
 	bctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // a cold build of stripe-mock
@@ -175,10 +191,10 @@ func (s *stack) up(ctx context.Context, o options) error {
 			"MONGO_URI":         fmt.Sprintf("mongodb://127.0.0.1:%d/%s", svc.mongo, svc.name),
 			"JWT_KEY":           jwtKey,
 			"COOKIE_SECURE":     "false",
-			"NATS_URL":          nats.URL(),
-			"NATS_CLUSTER_ID":   nats.ClusterID(),
+			"NATS_URL":          natsURL,
+			"NATS_CLUSTER_ID":   "ticketing",
 			"NATS_CLIENT_ID":    svc.name + "-local",
-			"EVENT_BUS":         envOr(o.env, "EVENT_BUS", "stan"),
+			"EVENT_BUS":         bus,
 			"EXPIRATION_WINDOW": envOr(o.env, "EXPIRATION_WINDOW", "15m"),
 			"STRIPE_KEY":        envOr(o.env, "STRIPE_KEY", "sk_test_local"),
 			"STRIPE_API_URL":    envOr(o.env, "STRIPE_API_URL", mock.URL()),
