@@ -9,7 +9,7 @@ SERVICES    := auth tickets orders expiration payments
 MODULES      = $(shell go list -m -f '{{.Dir}}')
 FUZZTIME    ?= 5s
 
-.PHONY: help run test build lint test-go fuzz devstack
+.PHONY: help run test build lint test-go fuzz devstack bench
 
 help:
 	@echo "make run   - build and start the whole platform locally (gateway on http://localhost:8080)"
@@ -26,6 +26,10 @@ devstack:
 # EXPIRATION_WINDOW, EVENT_BUS, LOG_LEVEL, JWT_KEY pass through to the services.
 run: build devstack
 	bin/devstack
+
+# The load tool: starts its own stack (ports +30000) and writes bench/results/<date>.md.
+bench:
+	go run ./bench $(BENCH_FLAGS)
 
 lint:
 	@echo "== gofmt"; out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
