@@ -1,0 +1,5 @@
+import { SignOut } from '@/components/SignOut';
+
+export default function SignOutPage() {
+  return <SignOut />;
+}
