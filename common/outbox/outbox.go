@@ -16,6 +16,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -103,6 +104,9 @@ func (r *Relay) Kick() {
 
 // Run relays until ctx ends: at start, on every Kick and on the timer.
 func (r *Relay) Run(ctx context.Context) error {
+	if err := r.EnsureIndex(ctx); err != nil {
+		r.log.Warn("outbox: creating index", "collection", r.coll.Name(), "err", err)
+	}
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
 	for {
@@ -143,7 +147,7 @@ func (r *Relay) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur, err := r.coll.Find(ctx, bson.D{{Key: Field + ".id", Value: bson.D{{Key: "$exists", Value: true}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		options.Find().SetProjection(bson.D{{Key: Field, Value: 1}}))
 	if err != nil {
 		return fmt.Errorf("outbox: find pending: %w", err)
 	}
@@ -154,7 +158,7 @@ func (r *Relay) Flush(ctx context.Context) error {
 	var firstErr error
 	left := 0
 	for _, d := range docs {
-		n, err := r.flushDoc(ctx, d.ID)
+		n, err := r.flushDoc(ctx, d)
 		left += n
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -165,45 +169,55 @@ func (r *Relay) Flush(ctx context.Context) error {
 }
 
 // flushDoc publishes one document's events under a lease and returns how
-// many it had to leave.
-func (r *Relay) flushDoc(ctx context.Context, id any) (int, error) {
+// many it had to leave. Events written after the lease read the document
+// are left for the next pass, which the writer's Kick asks for.
+func (r *Relay) flushDoc(ctx context.Context, d pending) (int, error) {
+	// Take the lease and read the events in one step: a snapshot read
+	// before the lease could hold events another relay already published.
 	now := time.Now()
-	res, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "$or", Value: bson.A{
+	err := r.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: "$or", Value: bson.A{
 		bson.D{{Key: leaseField, Value: bson.D{{Key: "$exists", Value: false}}}},
 		bson.D{{Key: leaseField + ".owner", Value: r.owner}},
 		bson.D{{Key: leaseField + ".until", Value: bson.D{{Key: "$lt", Value: now}}}},
-	}}}, bson.D{{Key: "$set", Value: bson.D{{Key: leaseField, Value: lease{Owner: r.owner, Until: now.Add(leaseFor)}}}}})
-	if err != nil {
-		return 0, fmt.Errorf("outbox: lease: %w", err)
-	}
-	if res.MatchedCount == 0 {
+	}}}, bson.D{{Key: "$set", Value: bson.D{{Key: leaseField, Value: lease{Owner: r.owner, Until: now.Add(leaseFor)}}}}},
+		// No projection: FerretDB does not implement it for findAndModify.
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
 		return 0, nil // another replica's relay is on it
 	}
-	defer func() {
-		_, _ = r.coll.UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: id}, {Key: leaseField + ".owner", Value: r.owner}},
-			bson.D{{Key: "$unset", Value: bson.D{{Key: leaseField, Value: ""}}}})
-	}()
-	// Re-read until empty: events written while we published go out now,
-	// not a timer tick later.
-	for {
-		var d pending
-		err := r.coll.FindOne(ctx, bson.D{{Key: "_id", Value: id}}, options.FindOne().SetProjection(bson.D{{Key: Field, Value: 1}})).Decode(&d)
-		if err != nil {
-			return 0, fmt.Errorf("outbox: read pending: %w", err)
-		}
-		if len(d.Outbox) == 0 {
-			return 0, nil
-		}
-		for i, e := range d.Outbox {
-			if err := r.publish(ctx, id, e); err != nil {
-				r.failed.Inc()
-				return len(d.Outbox) - i, err
-			}
+	if err != nil {
+		return len(d.Outbox), fmt.Errorf("outbox: lease: %w", err)
+	}
+	if len(d.Outbox) == 0 {
+		r.release(ctx, d.ID)
+		return 0, nil
+	}
+	for i, e := range d.Outbox {
+		last := i == len(d.Outbox)-1
+		if err := r.publish(ctx, d.ID, e, last); err != nil {
+			r.failed.Inc()
+			r.release(ctx, d.ID)
+			return len(d.Outbox) - i, err
 		}
 	}
+	return 0, nil
 }
 
-func (r *Relay) publish(ctx context.Context, id any, e Event) error {
+func (r *Relay) release(ctx context.Context, id any) {
+	_, _ = r.coll.UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: id}, {Key: leaseField + ".owner", Value: r.owner}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: leaseField, Value: ""}}}})
+}
+
+// EnsureIndex declares the index the relay's query uses (multikey on the
+// events' ids); FerretDB ignores it, MongoDB answers the query from it.
+func (r *Relay) EnsureIndex(ctx context.Context) error {
+	_, err := r.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: Field + ".id", Value: 1}}, Options: options.Index().SetName("outbox_pending")})
+	return err
+}
+
+// publish sends e and then removes it from the outbox — with the lease too
+// when it is the last event of the pass, saving a write.
+func (r *Relay) publish(ctx context.Context, id any, e Event, last bool) error {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := r.pub.Publish(pctx, e.Subject, []byte(e.Data)); err != nil {
@@ -215,8 +229,11 @@ func (r *Relay) publish(ctx context.Context, id any, e Event) error {
 	// at least once, and listeners ignore versions they already applied.
 	// The whole event is the value to pull: exact-match $pull works on every
 	// MongoDB-compatible server, a query-condition $pull does not on FerretDB.
-	_, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$pull", Value: bson.D{{Key: Field, Value: e}}}})
+	update := bson.D{{Key: "$pull", Value: bson.D{{Key: Field, Value: e}}}}
+	if last {
+		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: leaseField, Value: ""}}})
+	}
+	_, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, update)
 	if err != nil {
 		return fmt.Errorf("outbox: mark %s published: %w", e.Subject, err)
 	}
