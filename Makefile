@@ -9,7 +9,7 @@ SERVICES    := auth tickets orders expiration payments
 MODULES      = $(shell go list -m -f '{{.Dir}}')
 FUZZTIME    ?= 5s
 
-.PHONY: help run test build lint test-go fuzz devstack bench
+.PHONY: help run test build lint test-go fuzz devstack bench client test-browser
 
 help:
 	@echo "make run   - build and start the whole platform locally (gateway on http://localhost:8080)"
@@ -23,8 +23,14 @@ devstack:
 	@mkdir -p bin
 	cd kit && go build -o ../bin/devstack ./cmd/devstack
 
+# The web client, built once its sources change (npm ci needs only npm).
+client/.next/standalone/server.js: client/package-lock.json $(shell find client/app client/components client/lib -type f 2>/dev/null) client/next.config.mjs
+	cd client && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+client: client/.next/standalone/server.js
+
 # EXPIRATION_WINDOW, EVENT_BUS, LOG_LEVEL, JWT_KEY pass through to the services.
-run: build devstack
+run: build devstack client
 	bin/devstack
 
 # The load tool: starts its own stack (ports +30000) and writes bench/results/<date>.md.
@@ -43,4 +49,7 @@ fuzz:
 	cd common && go test -run '^$$' -fuzz '^FuzzCookieToUser$$' -fuzztime $(FUZZTIME) ./session
 	cd common && go test -run '^$$' -fuzz '^FuzzBindJSON$$' -fuzztime $(FUZZTIME) ./httpx
 
-test: lint test-go fuzz
+test-browser:
+	scripts/browser-test.sh
+
+test: lint test-go fuzz test-browser

@@ -54,12 +54,20 @@ func startStack(root string, bus string) (func(), error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		<-exited
 		_ = os.RemoveAll(tmp)
 	}
 	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			out, _ := os.ReadFile(logf.Name())
+			return nil, fmt.Errorf("the stack exited: %v\n%s", err, out)
+		default:
+		}
 		if resp, err := http.Get(gatewayURL + "/api/users/currentuser"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The browser tests: build the client, start the platform as `make run` does
+# (on ports +10000, fresh data, 20 s orders), and drive it with Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if ! command -v chromium >/dev/null; then
+  echo "== installing Debian's Chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium fonts-liberation ||
+    { dpkg --configure -a && apt-get install -y -qq --no-install-recommends chromium fonts-liberation; }
+fi
+
+echo "== client: npm ci and next build"
+(cd client && npm ci --no-audit --no-fund --loglevel=error && npm run build >/dev/null)
+
+tmp=$(mktemp -d)
+cleanup() {
+  [[ -n "${stack:-}" ]] && kill -TERM "$stack" 2>/dev/null && wait "$stack" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+go build -o "$tmp/bin/" ./auth ./tickets ./orders ./expiration ./payments
+(cd kit && go build -o "$tmp/bin/" ./cmd/devstack)
+
+EXPIRATION_WINDOW=20s LOG_LEVEL=warn "$tmp/bin/devstack" -data "$tmp/data" -bin "$tmp/bin" -port-offset 10000 \
+  -client "$root/client/.next/standalone" -ingress "$root/infra/k8s/base/ingress.yaml" >"$tmp/devstack.log" 2>&1 &
+stack=$!
+for _ in $(seq 1 600); do
+  if curl -fsS -o /dev/null http://127.0.0.1:18080/ 2>/dev/null; then break; fi
+  if ! kill -0 "$stack" 2>/dev/null; then cat "$tmp/devstack.log"; exit 1; fi
+  sleep 0.2
+done
+echo "== browser tests against http://127.0.0.1:18080"
+if ! (cd client && BASE_URL=http://127.0.0.1:18080 npm run --silent test:e2e); then
+  echo "--- devstack log"; tail -50 "$tmp/devstack.log"; exit 1
+fi
+echo "screenshots: client/test-results/screenshots/"
