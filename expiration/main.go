@@ -59,11 +59,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	sched := newScheduler(store, relay, svc.Log)
 
 	l := &listeners{store: store, sched: sched}
-	for _, sub := range l.all(cfg.Bus.AckWait, svc.Log) {
-		if err := bus.Subscribe(sub); err != nil {
-			_ = bus.Close()
-			return err
-		}
+	if err := svc.Listen(bus, l.all(cfg.Bus.AckWait, svc.Log)...); err != nil {
+		return err
 	}
 	// No routes of its own: only health and metrics.
 	return svc.Run(ctx, svc.Engine(nil), bus, relay.Run, sched.run)

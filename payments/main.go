@@ -65,11 +65,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	svc.Metrics.Register(relay.Collectors()...)
 
 	a := &api{store: store, relay: relay, charger: newStripeCharger(cfg.StripeKey, cfg.StripeAPIURL), now: time.Now}
-	for _, l := range a.listeners(cfg.Bus.AckWait, svc.Log) {
-		if err := bus.Subscribe(l); err != nil {
-			_ = bus.Close()
-			return err
-		}
+	if err := svc.Listen(bus, a.listeners(cfg.Bus.AckWait, svc.Log)...); err != nil {
+		return err
 	}
 	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)
 }

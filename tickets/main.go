@@ -64,11 +64,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	svc.Metrics.Register(relay.Collectors()...)
 
 	l := &listeners{tickets: store, relay: relay}
-	for _, sub := range l.all(cfg.Bus.AckWait, svc.Log) {
-		if err := bus.Subscribe(sub); err != nil {
-			_ = bus.Close()
-			return err
-		}
+	if err := svc.Listen(bus, l.all(cfg.Bus.AckWait, svc.Log)...); err != nil {
+		return err
 	}
 	a := &api{tickets: store, relay: relay}
 	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)

@@ -301,6 +301,15 @@ func TestOrderListeners(t *testing.T) {
 	if upd[2]["orderId"] != orderB || upd[2]["version"] != 3.0 {
 		t.Fatalf("second reservation %v", upd[2])
 	}
+	metrics := string(e.c.Do(t, "GET", "/metrics", nil).Body)
+	for _, want := range []string{
+		`events_consumed_total{group="tickets-service",outcome="ack",service="tickets",subject="order:created"}`,
+		`outbox_published_total{collection="tickets",service="tickets"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 func TestConcurrentUpdatesKeepVersionsExact(t *testing.T) {

@@ -108,3 +108,17 @@ func (s *Service) Run(ctx context.Context, h http.Handler, bus events.Bus, loops
 	}
 	return err
 }
+
+// Listen subscribes the listeners, counting what they do in the service's
+// metrics. On failure it closes the bus.
+func (s *Service) Listen(bus events.Bus, listeners ...events.Listener) error {
+	m := events.NewMetrics()
+	s.Metrics.Register(m.Collectors()...)
+	for _, l := range listeners {
+		if err := bus.Subscribe(m.Instrument(l)); err != nil {
+			_ = bus.Close()
+			return err
+		}
+	}
+	return nil
+}
