@@ -15,8 +15,8 @@ test('sign up shows the password policy and keeps what was typed', async () => {
   await page.goto('/auth/signup');
   await shot(page, 'signup');
   const email = uniqueEmail('weak');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('abc');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill('abc');
   await page.getByRole('button', { name: 'Sign Up' }).click();
   const errors = page.getByRole('alert', { name: 'password errors' });
   await errors.waitFor();
@@ -24,10 +24,10 @@ test('sign up shows the password policy and keeps what was typed', async () => {
   for (const m of ['between 8 and 64', 'upper-case letter', 'digit', 'special character']) {
     assert.match(text, new RegExp(m));
   }
-  assert.equal(await page.getByLabel('Email').inputValue(), email, 'the form keeps the e-mail');
+  assert.equal(await page.getByLabel('Email', { exact: true }).inputValue(), email, 'the form keeps the e-mail');
   await shot(page, 'signup-errors');
-  await page.getByLabel('Email').fill('not-an-email');
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Email', { exact: true }).fill('not-an-email');
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign Up' }).click();
   await page.getByText('Email must be valid').waitFor();
   await context.close();
@@ -40,12 +40,12 @@ test('sign in, sign out, and wrong credentials', async () => {
   await page.getByRole('link', { name: 'Sign Out' }).click();
   await page.getByRole('link', { name: 'Sign In' }).waitFor();
   await page.goto('/auth/signin');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('Wrong0rd!');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill('Wrong0rd!');
   await page.getByRole('button', { name: 'Sign In' }).click();
   await page.getByText('Invalid credentials').waitFor();
   await shot(page, 'signin-error');
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign In' }).click();
   await page.getByText(email).waitFor();
   await shot(page, 'signed-in-home');
@@ -59,11 +59,11 @@ test('sell, edit, buy as another user, watch the countdown, pay', async () => {
   const title = `Concert ${Date.now()}`;
 
   await seller.page.goto('/tickets/new');
-  await seller.page.getByLabel('Title').fill(title);
-  await seller.page.getByLabel('Price').fill('-5');
+  await seller.page.getByLabel('Title', { exact: true }).fill(title);
+  await seller.page.getByLabel('Price', { exact: true }).fill('-5');
   await seller.page.getByRole('button', { name: 'Submit' }).click();
   await seller.page.getByText('Price must be greater than 0').waitFor();
-  assert.equal(await seller.page.getByLabel('Title').inputValue(), title);
+  assert.equal(await seller.page.getByLabel('Title', { exact: true }).inputValue(), title);
   await shot(seller.page, 'sell-errors');
   const id = await sellTicket(seller.page, title, '20.00');
   await shot(seller.page, 'ticket-detail-owner');
@@ -73,8 +73,8 @@ test('sell, edit, buy as another user, watch the countdown, pay', async () => {
   await shot(seller.page, 'home-list');
 
   await seller.page.goto(`/tickets/${id}/edit`);
-  await seller.page.getByLabel('Title').fill(`${title} (edited)`);
-  await seller.page.getByLabel('Price').fill('25.50');
+  await seller.page.getByLabel('Title', { exact: true }).fill(`${title} (edited)`);
+  await seller.page.getByLabel('Price', { exact: true }).fill('25.50');
   await seller.page.getByRole('button', { name: 'Save' }).click();
   await seller.page.getByRole('heading', { name: `${title} (edited)` }).waitFor();
   await seller.page.getByText('$25.50').waitFor();

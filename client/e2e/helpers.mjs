@@ -1,8 +1,8 @@
 // Shared set-up of the browser tests: Debian's Chromium driven by
 // playwright-core (no browser download), against the platform at BASE_URL.
+// Playwright gives every launch a fresh, empty profile of its own.
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 export const BASE_URL = process.env.BASE_URL ?? 'http://localhost:8080';
@@ -21,7 +21,6 @@ export async function launch() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--user-data-dir=${mkdtempSync(path.join(tmpdir(), 'chromium-'))}`,
     ],
   });
 }
@@ -46,16 +45,16 @@ export const PASSWORD = 'Passw0rd!';
 
 export async function signUp(page, email) {
   await page.goto('/auth/signup');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign Up' }).click();
   await page.getByRole('link', { name: 'Sign Out' }).waitFor();
 }
 
 export async function sellTicket(page, title, price) {
   await page.goto('/tickets/new');
-  await page.getByLabel('Title').fill(title);
-  await page.getByLabel('Price').fill(price);
+  await page.getByLabel('Title', { exact: true }).fill(title);
+  await page.getByLabel('Price', { exact: true }).fill(price);
   await page.getByRole('button', { name: 'Submit' }).click();
   await page.getByRole('heading', { name: title }).waitFor();
   return page.url().split('/').pop();

@@ -213,7 +213,8 @@ func (s *stack) up(ctx context.Context, o options) error {
 	if server := filepath.Join(o.client, "server.js"); fileExists(server) {
 		env := map[string]string{"PORT": strconv.Itoa(o.clientPort), "HOSTNAME": "127.0.0.1",
 			"API_BASE_URL": "http://" + displayAddr(o.gatewayAddr), "NEXT_TELEMETRY_DISABLED": "1", "NODE_ENV": "production"}
-		if err := s.spawn(ctx, "client", "node", []string{"server.js"}, o.client, env, clientURL+"/", clientURL); err != nil {
+		// A page that renders without the API: the gateway is not up yet.
+		if err := s.spawn(ctx, "client", "node", []string{"server.js"}, o.client, env, clientURL+"/auth/signin", clientURL); err != nil {
 			return err
 		}
 	} else {
