@@ -29,13 +29,12 @@ import (
 )
 
 type row struct {
-	name       string
-	rps        float64
-	p50, p90   time.Duration
-	p99        time.Duration
-	errors     uint64
-	note       string
-	serviceRSS string
+	name     string
+	rps      float64
+	p50, p90 time.Duration
+	p99      time.Duration
+	errors   uint64
+	note     string
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -34,6 +35,9 @@ var errHeld = errors.New("ticket is held by another order")
 // ticket:updated with the orderId).
 func (l *listeners) orderCreated(ctx context.Context, e events.OrderCreated) error {
 	return l.change(ctx, e.Ticket.ID, func(t ticket.Ticket) (bool, error) {
+		if slices.Contains(t.CancelledOrders, e.ID) {
+			return false, nil // cancelled before it got here
+		}
 		switch t.OrderID {
 		case e.ID:
 			return false, nil // a duplicate: already reserved by this order
@@ -60,7 +64,11 @@ func (l *listeners) change(ctx context.Context, hexID string, want func(ticket.T
 		if err != nil {
 			return err
 		}
-		if ok, err := want(t); !ok || err != nil {
+		ok, err := want(t)
+		if errors.Is(err, ticket.ErrConflict) {
+			continue // it changed under us: decide again on a fresh read
+		}
+		if !ok || err != nil {
 			return err
 		}
 		next := t.Next(fn)

@@ -279,7 +279,7 @@ func TestOrderListeners(t *testing.T) {
 	e.waitEvents(t, events.SubjectTicketUpdated, id, 1)
 
 	// A cancel of another order does not free it.
-	svctest.Publish(t, e.bus, events.SubjectOrderCancelled, events.OrderCancelled{ID: orderB, Version: 1, Ticket: events.OrderCancelledTicket{ID: id}})
+	svctest.Publish(t, e.bus, events.SubjectOrderCancelled, events.OrderCancelled{ID: bson.NewObjectID().Hex(), Version: 1, Ticket: events.OrderCancelledTicket{ID: id}})
 	// The cancel of the holder does, once.
 	svctest.Publish(t, e.bus, events.SubjectOrderCancelled, events.OrderCancelled{ID: orderA, Version: 1, Ticket: events.OrderCancelledTicket{ID: id}})
 	svctest.Publish(t, e.bus, events.SubjectOrderCancelled, events.OrderCancelled{ID: orderA, Version: 1, Ticket: events.OrderCancelledTicket{ID: id}})
@@ -404,5 +404,32 @@ func TestRefusesToStartWithoutBusConfig(t *testing.T) {
 	}, &svctest.SyncBuffer{}, &svctest.SyncBuffer{})
 	if err == nil || !strings.Contains(err.Error(), "NATS_URL") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCancelBeforeCreateNeverReserves: order:cancelled and order:created
+// travel on different subjects, so a cancel can overtake its create; the
+// late create must not reserve the ticket for the dead order.
+func TestCancelBeforeCreateNeverReserves(t *testing.T) {
+	e := boot(t)
+	id := e.create(t, "Overtaken", 10)["id"].(string)
+	orderA, orderB := bson.NewObjectID().Hex(), bson.NewObjectID().Hex()
+	svctest.Publish(t, e.bus, events.SubjectOrderCancelled, events.OrderCancelled{ID: orderA, Version: 1, Ticket: events.OrderCancelledTicket{ID: id}})
+	coll := mongokit.Connect(t, e.mongoURI).Collection("tickets")
+	oid, _ := bson.ObjectIDFromHex(id)
+	poll.Until(t, 10*time.Second, func() bool {
+		n, _ := coll.CountDocuments(t.Context(), bson.D{{Key: "_id", Value: oid}, {Key: "cancelledOrders", Value: orderA}})
+		return n == 1
+	}, "the early cancel recorded")
+	for _, o := range []string{orderA, orderB} {
+		svctest.Publish(t, e.bus, events.SubjectOrderCreated, events.OrderCreated{ID: o, Status: "created", UserID: "u",
+			ExpiresAt: time.Now().Add(time.Minute), Ticket: events.OrderTicket{ID: id, Price: 1000}})
+	}
+	upd := e.waitEvents(t, events.SubjectTicketUpdated, id, 1)
+	if upd[0]["orderId"] != orderB || upd[0]["version"] != 1.0 {
+		t.Fatalf("first reservation %v, want order B", upd[0])
+	}
+	if r := e.c.Do(t, "GET", "/api/tickets/"+id, nil); strings.Contains(string(r.Body), "cancelledOrders") {
+		t.Fatalf("internal field shown: %s", r.Body)
 	}
 }

@@ -23,8 +23,13 @@ type Store interface {
 	// `after` (zero: from the start), oldest first.
 	ListAvailable(ctx context.Context, after bson.ObjectID, limit int) ([]Ticket, error)
 	// Save replaces the ticket at version next.Version-1 with next and its
-	// event; ErrConflict if the stored version moved on.
+	// event; ErrConflict if the stored version moved on, or if next reserves
+	// the ticket for an order recorded as cancelled meanwhile.
 	Save(ctx context.Context, next Ticket, ev outbox.Event) error
+	// RecordCancelled notes that an order was cancelled before it reserved
+	// the ticket. It is not a change of the ticket: no version, no event.
+	// ErrConflict if that order holds the ticket by now.
+	RecordCancelled(ctx context.Context, id bson.ObjectID, orderID string) error
 }
 
 // MongoStore is the Store on the "tickets" collection.
@@ -103,9 +108,27 @@ func (s *MongoStore) Save(ctx context.Context, next Ticket, ev outbox.Event) err
 		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "orderId", Value: ""}}})
 	}
 	update = append(update, bson.E{Key: "$set", Value: set})
-	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: next.ID}, {Key: "version", Value: next.Version - 1}}, update)
+	filter := bson.D{{Key: "_id", Value: next.ID}, {Key: "version", Value: next.Version - 1}}
+	if next.OrderID != "" {
+		filter = append(filter, bson.E{Key: "cancelledOrders", Value: bson.D{{Key: "$ne", Value: next.OrderID}}})
+	}
+	res, err := s.c.UpdateOne(ctx, filter, update)
 	if err != nil {
 		return fmt.Errorf("tickets: update: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrConflict
+	}
+	return nil
+}
+
+// RecordCancelled adds orderID to the ticket's cancelled orders — unless
+// that order holds the ticket by now (ErrConflict: re-read and free it).
+func (s *MongoStore) RecordCancelled(ctx context.Context, id bson.ObjectID, orderID string) error {
+	res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "orderId", Value: bson.D{{Key: "$ne", Value: orderID}}}},
+		bson.D{{Key: "$addToSet", Value: bson.D{{Key: "cancelledOrders", Value: orderID}}}})
+	if err != nil {
+		return fmt.Errorf("tickets: record cancelled order: %w", err)
 	}
 	if res.MatchedCount == 0 {
 		return ErrConflict

@@ -22,6 +22,10 @@ type Ticket struct {
 	Version   int64         `bson:"version"`
 	OrderID   string        `bson:"orderId,omitempty"`
 	CreatedAt time.Time     `bson:"createdAt"`
+	// CancelledOrders lists orders whose order:cancelled arrived before
+	// their order:created (different subjects are not ordered on the bus),
+	// so the late order:created does not reserve the ticket for a dead order.
+	CancelledOrders []string `bson:"cancelledOrders,omitempty"`
 }
 
 // View is the JSON shape of a ticket (CONTRACT §4).
