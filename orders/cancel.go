@@ -58,7 +58,7 @@ func (a *api) cancelOrder(ctx context.Context, o order.Order) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		a.relay.Kick()
+		a.relay.Kick(o.ID)
 		// The order is cancelled either way; a failed release leaves a claim
 		// of a cancelled order, which the next order takes over.
 		_ = a.store.Release(ctx, o.TicketID, o.ID)

@@ -55,7 +55,7 @@ func (a *api) create(c *gin.Context) error {
 		_ = a.store.Release(context.WithoutCancel(c), t.ID, o.ID)
 		return err
 	}
-	a.relay.Kick()
+	a.relay.Kick(o.ID)
 	c.JSON(http.StatusCreated, o.View(t))
 	return nil
 }

@@ -67,7 +67,7 @@ func (a *api) create(c *gin.Context) error {
 		}
 		return err
 	}
-	a.relay.Kick()
+	a.relay.Kick(p.ID)
 	c.JSON(http.StatusCreated, gin.H{"id": p.ID.Hex()})
 	return nil
 }

@@ -25,7 +25,7 @@ func (a *api) create(c *gin.Context) error {
 	if err := a.tickets.Create(c, t, ev); err != nil {
 		return err
 	}
-	a.relay.Kick()
+	a.relay.Kick(t.ID)
 	c.JSON(http.StatusCreated, t.View())
 	return nil
 }

@@ -83,7 +83,7 @@ func (l *listeners) change(ctx context.Context, hexID string, want func(ticket.T
 		if err != nil {
 			return err
 		}
-		l.relay.Kick()
+		l.relay.Kick(next.ID)
 		return nil
 	}
 	return fmt.Errorf("ticket %s keeps changing; retrying later", hexID)

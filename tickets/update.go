@@ -52,7 +52,7 @@ func (a *api) update(c *gin.Context) error {
 		}
 		return err
 	}
-	a.relay.Kick()
+	a.relay.Kick(next.ID)
 	c.JSON(http.StatusOK, next.View())
 	return nil
 }

@@ -66,8 +66,11 @@ type Relay struct {
 	log      *slog.Logger
 	interval time.Duration
 	kick     chan struct{}
-	owner    string     // this relay's lease name
-	mu       sync.Mutex // one pass at a time, so per-entity order holds
+	kickMu   sync.Mutex
+	kicked   map[any]struct{} // documents written since the last pass
+	full     bool             // a Kick without ids asks for a full pass
+	owner    string           // this relay's lease name
+	mu       sync.Mutex       // one pass at a time, so per-entity order holds
 
 	published prometheus.Counter
 	failed    prometheus.Counter
@@ -94,12 +97,41 @@ func (r *Relay) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{r.published, r.failed, r.backlog}
 }
 
-// Kick asks for a pass soon; it never blocks, so handlers call it after a write.
-func (r *Relay) Kick() {
+// Kick asks for a pass soon over the documents with these ids (all pending
+// documents when none is given); it never blocks, so handlers call it right
+// after their write. Naming the document spares the pass a collection scan.
+func (r *Relay) Kick(ids ...any) {
+	r.kickMu.Lock()
+	if len(ids) == 0 {
+		r.full = true
+	}
+	for _, id := range ids {
+		if r.kicked == nil {
+			r.kicked = map[any]struct{}{}
+		}
+		r.kicked[id] = struct{}{}
+	}
+	r.kickMu.Unlock()
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
+}
+
+// takeKicked returns the kicked ids, or nil when a full pass is due.
+func (r *Relay) takeKicked() []any {
+	r.kickMu.Lock()
+	defer r.kickMu.Unlock()
+	if r.full {
+		r.full, r.kicked = false, nil
+		return nil
+	}
+	ids := make([]any, 0, len(r.kicked))
+	for id := range r.kicked {
+		ids = append(ids, id)
+	}
+	r.kicked = nil
+	return ids
 }
 
 // Run relays until ctx ends: at start, on every Kick and on the timer.
@@ -109,15 +141,24 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(r.interval)
 	defer t.Stop()
+	var ids []any // nil: a full pass
 	for {
-		if err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+		var err error
+		if ids == nil {
+			err = r.Flush(ctx)
+		} else {
+			err = r.FlushIDs(ctx, ids)
+		}
+		if err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox: pass incomplete, will retry", "collection", r.coll.Name(), "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.kick:
+			ids = r.takeKicked()
 		case <-t.C:
+			ids = nil
 		}
 	}
 }
@@ -165,6 +206,19 @@ func (r *Relay) Flush(ctx context.Context) error {
 		}
 	}
 	r.backlog.Set(float64(left))
+	return firstErr
+}
+
+// FlushIDs publishes the pending events of the given documents.
+func (r *Relay) FlushIDs(ctx context.Context, ids []any) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var firstErr error
+	for _, id := range ids {
+		if _, err := r.flushDoc(ctx, pending{ID: id}); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
 	return firstErr
 }
 
