@@ -95,6 +95,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	err := st.up(ctx, o)
 	if err == nil {
 		fmt.Fprintf(out, "\n  The platform is up: http://%s   (Ctrl-C stops it)\n\n", displayAddr(o.gatewayAddr))
+		if every, perr := time.ParseDuration(getenv("SUMMARY")); perr == nil && every > 0 {
+			urls := map[string]string{}
+			for _, svc := range services {
+				urls[svc.name] = fmt.Sprintf("http://127.0.0.1:%d", svc.port)
+			}
+			go summarize(ctx, out, every, urls)
+		}
 		select {
 		case <-ctx.Done():
 		case err = <-st.failed:
