@@ -51,13 +51,13 @@ func (s *scheduler) run(ctx context.Context) error {
 // tick fires what is due (overdue ones at once after a restart) and returns
 // how long to sleep.
 func (s *scheduler) tick(ctx context.Context) time.Duration {
-	n, err := s.store.FireDue(ctx, time.Now())
+	fired, err := s.store.FireDue(ctx, time.Now())
+	if len(fired) > 0 {
+		s.relay.Kick(fired...)
+	}
 	if err != nil {
 		s.log.Warn("firing due expirations", "err", err)
 		return s.maxSleep
-	}
-	if n > 0 {
-		s.relay.Kick()
 	}
 	next, ok, err := s.store.Next(ctx)
 	if err != nil {

@@ -62,20 +62,20 @@ func (s *Store) Cancel(ctx context.Context, orderID string) error {
 	return nil
 }
 
-// FireDue fires every timer due at now and returns how many this call
+// FireDue fires every timer due at now and returns the orders this call
 // fired. Each fire is `fired: false → true` plus the event, in one write:
 // two replicas racing for a timer cannot both fire it.
-func (s *Store) FireDue(ctx context.Context, now time.Time) (int, error) {
+func (s *Store) FireDue(ctx context.Context, now time.Time) ([]any, error) {
 	cur, err := s.c.Find(ctx, bson.D{{Key: "fired", Value: false}, {Key: "expiresAt", Value: bson.D{{Key: "$lte", Value: now}}}},
 		options.Find().SetSort(bson.D{{Key: "expiresAt", Value: 1}}).SetLimit(500))
 	if err != nil {
-		return 0, fmt.Errorf("timers: find due: %w", err)
+		return nil, fmt.Errorf("timers: find due: %w", err)
 	}
 	var due []Timer
 	if err := cur.All(ctx, &due); err != nil {
-		return 0, fmt.Errorf("timers: find due: %w", err)
+		return nil, fmt.Errorf("timers: find due: %w", err)
 	}
-	fired := 0
+	var fired []any
 	for _, t := range due {
 		ev, err := outbox.NewEvent(events.SubjectExpirationComplete, events.ExpirationComplete{OrderID: t.OrderID})
 		if err != nil {
@@ -86,7 +86,9 @@ func (s *Store) FireDue(ctx context.Context, now time.Time) (int, error) {
 		if err != nil {
 			return fired, fmt.Errorf("timers: fire: %w", err)
 		}
-		fired += int(res.ModifiedCount)
+		if res.ModifiedCount == 1 {
+			fired = append(fired, t.OrderID)
+		}
 	}
 	return fired, nil
 }
