@@ -5,10 +5,14 @@ import { useRouter } from 'next/navigation';
 import { request } from '@/lib/browser-api';
 import type { ApiError, Order } from '@/lib/types';
 import { GeneralErrors } from './FormErrors';
+import { StripeCard } from './StripeCard';
 
-// The live countdown and the Pay button of an order awaiting payment. In
-// development there is no Stripe.js (nothing from outside loads here), so
-// payment uses the payments service's test mode: Stripe's test card token.
+const publishableKey = process.env.NEXT_PUBLIC_STRIPE_KEY ?? '';
+
+// The live countdown and the Pay button of an order awaiting payment. With
+// NEXT_PUBLIC_STRIPE_KEY the card goes through Stripe's card input; without
+// it (development: nothing from outside loads here) payment uses the test
+// card token, which the payments service's Stripe peer accepts.
 export function OrderPayment({ order }: { order: Order }) {
   const router = useRouter();
   const [left, setLeft] = useState(() => secondsLeft(order.expiresAt));
@@ -20,9 +24,9 @@ export function OrderPayment({ order }: { order: Order }) {
     return () => clearInterval(timer);
   }, [order.expiresAt]);
 
-  async function pay() {
+  async function pay(token: string) {
     setBusy(true);
-    const res = await request<{ id: string }>('POST', '/api/payments', { token: 'tok_visa', orderId: order.id });
+    const res = await request<{ id: string }>('POST', '/api/payments', { token, orderId: order.id });
     if (res.ok) {
       router.push('/orders');
       router.refresh();
@@ -41,10 +45,16 @@ export function OrderPayment({ order }: { order: Order }) {
         Time left to pay: <strong data-testid="seconds-left">{left}</strong> seconds
       </p>
       <GeneralErrors errors={errors.map((e) => ({ message: e.message }))} />
-      <button className="btn primary" onClick={pay} disabled={busy}>
-        {busy ? 'Paying…' : 'Pay'}
-      </button>
-      <p className="hint">Test mode: paid with Stripe&apos;s test card.</p>
+      {publishableKey ? (
+        <StripeCard publishableKey={publishableKey} onToken={pay} busy={busy} />
+      ) : (
+        <>
+          <button className="btn primary" onClick={() => pay('tok_visa')} disabled={busy}>
+            {busy ? 'Paying…' : 'Pay'}
+          </button>
+          <p className="hint">Test mode: paid with Stripe&apos;s test card.</p>
+        </>
+      )}
     </div>
   );
 }
