@@ -154,6 +154,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			r.releaseLease()
 			return nil
 		case <-r.kick:
 			ids = r.takeKicked()
@@ -163,18 +164,16 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// leaseField holds which relay is publishing a document's events and until
-// when: with several replicas of a service, one relay at a time works on a
-// document, so events are published once in normal operation (and at least
-// once if a relay dies holding a lease: it lapses after leaseFor).
-const leaseField = "outboxLease"
+// Only one relay per collection publishes at a time: it holds a lease, a
+// small document in the "outbox_leases" collection, renewed on every pass;
+// a relay that stops gives it up, and if its process dies the lease lapses
+// after leaseFor and another replica's relay takes over. So with several replicas each event is published once
+// in normal operation (at least once if a relay dies mid-pass). One lease per
+// collection, not per document: on FerretDB any conditional write on a big
+// collection is a scan, while this one touches a collection of one document.
+const leaseCollection = "outbox_leases"
 
-const leaseFor = 30 * time.Second
-
-type lease struct {
-	Owner string    `bson:"owner"`
-	Until time.Time `bson:"until"`
-}
+const leaseFor = 10 * time.Second
 
 type pending struct {
 	ID     any     `bson:"_id"`
@@ -187,6 +186,9 @@ type pending struct {
 func (r *Relay) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if ok, err := r.lease(ctx); !ok || err != nil {
+		return err
+	}
 	cur, err := r.coll.Find(ctx, bson.D{{Key: Field + ".id", Value: bson.D{{Key: "$exists", Value: true}}}},
 		options.Find().SetProjection(bson.D{{Key: Field, Value: 1}}))
 	if err != nil {
@@ -198,7 +200,13 @@ func (r *Relay) Flush(ctx context.Context) error {
 	}
 	var firstErr error
 	left := 0
-	for _, d := range docs {
+	for i, d := range docs {
+		// A long pass renews the lease as it goes, and stops if it lost it.
+		if i > 0 && i%200 == 0 {
+			if ok, err := r.lease(ctx); !ok || err != nil {
+				return err
+			}
+		}
 		n, err := r.flushDoc(ctx, d)
 		left += n
 		if err != nil && firstErr == nil {
@@ -213,6 +221,9 @@ func (r *Relay) Flush(ctx context.Context) error {
 func (r *Relay) FlushIDs(ctx context.Context, ids []any) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if ok, err := r.lease(ctx); !ok || err != nil {
+		return err
+	}
 	var firstErr error
 	for _, id := range ids {
 		if _, err := r.flushDoc(ctx, pending{ID: id}); err != nil && firstErr == nil {
@@ -222,44 +233,52 @@ func (r *Relay) FlushIDs(ctx context.Context, ids []any) error {
 	return firstErr
 }
 
-// flushDoc publishes one document's events under a lease and returns how
-// many it had to leave. Events written after the lease read the document
-// are left for the next pass, which the writer's Kick asks for.
-func (r *Relay) flushDoc(ctx context.Context, d pending) (int, error) {
-	// Take the lease and read the events in one step: a snapshot read
-	// before the lease could hold events another relay already published.
+// lease takes or renews this relay's lease on the collection; false means
+// another replica's relay holds it.
+func (r *Relay) lease(ctx context.Context) (bool, error) {
+	leases := r.coll.Database().Collection(leaseCollection)
+	name := r.coll.Name()
+	// The lease document must exist for the conditional update to find it.
+	if _, err := leases.InsertOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "owner", Value: ""}, {Key: "until", Value: time.Time{}}}); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return false, fmt.Errorf("outbox: lease: %w", err)
+	}
 	now := time.Now()
-	err := r.coll.FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: "$or", Value: bson.A{
-		bson.D{{Key: leaseField, Value: bson.D{{Key: "$exists", Value: false}}}},
-		bson.D{{Key: leaseField + ".owner", Value: r.owner}},
-		bson.D{{Key: leaseField + ".until", Value: bson.D{{Key: "$lt", Value: now}}}},
-	}}}, bson.D{{Key: "$set", Value: bson.D{{Key: leaseField, Value: lease{Owner: r.owner, Until: now.Add(leaseFor)}}}}},
-		// No projection: FerretDB does not implement it for findAndModify.
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil // another replica's relay is on it
-	}
+	res, err := leases.UpdateOne(ctx, bson.D{{Key: "_id", Value: name}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "owner", Value: r.owner}},
+		bson.D{{Key: "until", Value: bson.D{{Key: "$lt", Value: now}}}},
+	}}}, bson.D{{Key: "$set", Value: bson.D{{Key: "owner", Value: r.owner}, {Key: "until", Value: now.Add(leaseFor)}}}})
 	if err != nil {
-		return len(d.Outbox), fmt.Errorf("outbox: lease: %w", err)
+		return false, fmt.Errorf("outbox: lease: %w", err)
 	}
-	if len(d.Outbox) == 0 {
-		r.release(ctx, d.ID)
+	return res.MatchedCount == 1, nil
+}
+
+// releaseLease gives the lease up on shutdown, so a replacement need not
+// wait for it to lapse.
+func (r *Relay) releaseLease() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = r.coll.Database().Collection(leaseCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: r.coll.Name()}, {Key: "owner", Value: r.owner}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: time.Time{}}}}})
+}
+
+// flushDoc publishes one document's events, in order, and returns how many
+// it had to leave. The caller holds the lease.
+func (r *Relay) flushDoc(ctx context.Context, d pending) (int, error) {
+	err := r.coll.FindOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, options.FindOne().SetProjection(bson.D{{Key: Field, Value: 1}})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
 		return 0, nil
 	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox: read pending: %w", err)
+	}
 	for i, e := range d.Outbox {
-		last := i == len(d.Outbox)-1
-		if err := r.publish(ctx, d.ID, e, last); err != nil {
+		if err := r.publish(ctx, d.ID, e); err != nil {
 			r.failed.Inc()
-			r.release(ctx, d.ID)
 			return len(d.Outbox) - i, err
 		}
 	}
 	return 0, nil
-}
-
-func (r *Relay) release(ctx context.Context, id any) {
-	_, _ = r.coll.UpdateOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: id}, {Key: leaseField + ".owner", Value: r.owner}},
-		bson.D{{Key: "$unset", Value: bson.D{{Key: leaseField, Value: ""}}}})
 }
 
 // EnsureIndex declares the index the relay's query uses (multikey on the
@@ -269,9 +288,8 @@ func (r *Relay) EnsureIndex(ctx context.Context) error {
 	return err
 }
 
-// publish sends e and then removes it from the outbox — with the lease too
-// when it is the last event of the pass, saving a write.
-func (r *Relay) publish(ctx context.Context, id any, e Event, last bool) error {
+// publish sends e and then removes it from the outbox.
+func (r *Relay) publish(ctx context.Context, id any, e Event) error {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := r.pub.Publish(pctx, e.Subject, []byte(e.Data)); err != nil {
@@ -283,11 +301,7 @@ func (r *Relay) publish(ctx context.Context, id any, e Event, last bool) error {
 	// at least once, and listeners ignore versions they already applied.
 	// The whole event is the value to pull: exact-match $pull works on every
 	// MongoDB-compatible server, a query-condition $pull does not on FerretDB.
-	update := bson.D{{Key: "$pull", Value: bson.D{{Key: Field, Value: e}}}}
-	if last {
-		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: leaseField, Value: ""}}})
-	}
-	_, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, update)
+	_, err := r.coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$pull", Value: bson.D{{Key: Field, Value: e}}}})
 	if err != nil {
 		return fmt.Errorf("outbox: mark %s published: %w", e.Subject, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fs.IntVar(&o.stripePort, "stripe-port", 12111, "stripe-mock port")
 	fs.IntVar(&o.clientPort, "client-port", 3000, "web client port")
 	fs.IntVar(&o.offset, "port-offset", 0, "added to every port, so a test stack runs beside `make run`")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof of this process (the embedded databases and bus) on this address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,6 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		o.clientPort += o.offset
 	}
 	o.env = getenv
+	if *pprofAddr != "" {
+		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }() // DefaultServeMux carries net/http/pprof
+	}
 	st := &stack{out: out, start: time.Now()}
 	defer st.shutdown()
 	err := st.up(ctx, o)
