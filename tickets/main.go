@@ -5,16 +5,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/ticketing-go/ticketing/common/config"
 	"github.com/ticketing-go/ticketing/common/eventbus"
-	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/service"
 	"github.com/ticketing-go/ticketing/tickets/ticket"
 )
@@ -28,14 +23,7 @@ type settings struct {
 	OutboxInterval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "tickets:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("tickets", run) }
 
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
@@ -55,13 +43,10 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if err != nil {
 		return err
 	}
-	bus, err := eventbus.Connect(ctx, cfg.Bus, svc.Log)
+	bus, relay, err := svc.Outbox(ctx, cfg.Bus, store.Collection(), cfg.OutboxInterval)
 	if err != nil {
 		return err
 	}
-	svc.Health.Add("events", bus.Ready)
-	relay := outbox.NewRelay(store.Collection(), bus, svc.Log, cfg.OutboxInterval)
-	svc.Metrics.Register(relay.Collectors()...)
 
 	l := &listeners{tickets: store, relay: relay}
 	if err := svc.Listen(bus, l.all(cfg.Bus.AckWait, svc.Log)...); err != nil {

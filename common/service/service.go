@@ -9,7 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,12 +20,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ticketing-go/ticketing/common/config"
+	"github.com/ticketing-go/ticketing/common/eventbus"
 	"github.com/ticketing-go/ticketing/common/events"
 	"github.com/ticketing-go/ticketing/common/health"
 	"github.com/ticketing-go/ticketing/common/httpx"
 	"github.com/ticketing-go/ticketing/common/logging"
 	"github.com/ticketing-go/ticketing/common/metrics"
 	"github.com/ticketing-go/ticketing/common/mongox"
+	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/server"
 	"github.com/ticketing-go/ticketing/common/session"
 )
@@ -121,4 +126,29 @@ func (s *Service) Listen(bus events.Bus, listeners ...events.Listener) error {
 		}
 	}
 	return nil
+}
+
+// Main is a service's main: run with the process's arguments and
+// environment until SIGINT or SIGTERM, exiting 1 with the error.
+func Main(name string, run func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// Outbox connects the event bus (waiting for it), makes it part of
+// readiness, and builds the outbox relay for coll with its metrics.
+func (s *Service) Outbox(ctx context.Context, cfg eventbus.Config, coll *mongo.Collection, interval time.Duration) (events.Bus, *outbox.Relay, error) {
+	bus, err := eventbus.Connect(ctx, cfg, s.Log)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.Health.Add("events", bus.Ready)
+	relay := outbox.NewRelay(coll, bus, s.Log, interval)
+	s.Metrics.Register(relay.Collectors()...)
+	return bus, relay, nil
 }
