@@ -28,15 +28,16 @@ type gate struct {
 
 	connMu sync.Mutex
 	conns  map[net.Conn]struct{}
+	closed bool
 	wg     sync.WaitGroup
 }
 
+// Wire protocol constants (MongoDB's OP_MSG specification).
 const (
-	headerLen   = 16
-	maxMsgLen   = 48 << 20 // MongoDB's maxMessageSizeBytes
-	opMsg       = 2013
-	moreToCome  = 1 << 1
-	exhaustFlag = 1 << 16
+	headerLen  = 16
+	maxMsgLen  = 48 << 20 // MongoDB's maxMessageSizeBytes
+	opMsg      = 2013
+	moreToCome = 1 << 1
 )
 
 func newGate(addr, upstream string, timeout time.Duration) (*gate, error) {
@@ -71,6 +72,7 @@ func (g *gate) accept() {
 func (g *gate) close() {
 	_ = g.ln.Close()
 	g.connMu.Lock()
+	g.closed = true
 	for c := range g.conns {
 		_ = c.Close()
 	}
@@ -78,39 +80,54 @@ func (g *gate) close() {
 	g.wg.Wait()
 }
 
-func (g *gate) track(c net.Conn, add bool) {
+// track registers a connection for close to cut. It refuses (and closes the
+// connection) once close has begun, so a connection accepted or dialled
+// during close cannot keep a handler, and so close, waiting.
+func (g *gate) track(c net.Conn) bool {
 	g.connMu.Lock()
 	defer g.connMu.Unlock()
-	if add {
-		g.conns[c] = struct{}{}
-	} else {
-		delete(g.conns, c)
+	if g.closed {
+		_ = c.Close()
+		return false
 	}
+	g.conns[c] = struct{}{}
+	return true
+}
+
+func (g *gate) untrack(c net.Conn) {
+	g.connMu.Lock()
+	delete(g.conns, c)
+	g.connMu.Unlock()
+	_ = c.Close()
 }
 
 func (g *gate) handle(client net.Conn) {
-	g.track(client, true)
-	defer g.track(client, false)
-	defer client.Close()
-	up, err := net.Dial("tcp", g.upstream)
+	if !g.track(client) {
+		return
+	}
+	// Either side going away ends both: the driver then sees a closed
+	// connection and drops it from its pool.
+	defer g.untrack(client)
+	up, err := net.DialTimeout("tcp", g.upstream, g.timeout)
 	if err != nil {
 		return
 	}
-	g.track(up, true)
-	defer g.track(up, false)
-	defer up.Close()
+	if !g.track(up) {
+		return
+	}
+	defer g.untrack(up)
 
 	cr, ur := bufio.NewReader(client), bufio.NewReader(up)
 	for {
-		msg, err := readMsg(cr)
+		msg, err := readMsg(cr) // no lock: a slow client stalls only itself
 		if err != nil {
 			return
 		}
 		reply, err := g.roundTrip(up, ur, msg)
 		if err != nil {
-			return // closing both tells the driver this connection is gone
+			return
 		}
-		if isOpMsg(msg) && flags(msg)&moreToCome != 0 {
+		if moreToComeSet(msg) {
 			continue // an unacknowledged write: the client expects no reply
 		}
 		if _, err := client.Write(reply); err != nil {
@@ -120,13 +137,16 @@ func (g *gate) handle(client net.Conn) {
 }
 
 // roundTrip runs one command alone. FerretDB v1 answers even requests with
-// moreToCome set (w:0 writes), so the reply to wait for is the one whose
-// responseTo is this request's id; anything else is a stale reply, dropped.
+// moreToCome set (w:0 writes), so the gate waits for that answer too (the
+// write must finish under the lock to be serialized) and the caller drops
+// it. The reply to wait for is the one whose responseTo is this request's
+// id; anything else is stale and dropped.
 func (g *gate) roundTrip(up net.Conn, ur *bufio.Reader, msg []byte) ([]byte, error) {
 	reqID := binary.LittleEndian.Uint32(msg[4:8])
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	// A hung upstream must not stall every client behind the lock.
+	// A hung upstream must not stall every client behind the lock: past
+	// the deadline the read fails and the caller closes this connection.
 	if err := up.SetDeadline(time.Now().Add(g.timeout)); err != nil {
 		return nil, err
 	}
@@ -141,9 +161,10 @@ func (g *gate) roundTrip(up net.Conn, ur *bufio.Reader, msg []byte) ([]byte, err
 		if binary.LittleEndian.Uint32(reply[8:12]) != reqID {
 			continue
 		}
-		if isOpMsg(reply) && flags(reply)&moreToCome != 0 {
-			// Exhaust streaming would need replies without requests;
-			// FerretDB does not do it, and the gate refuses to guess.
+		if moreToComeSet(reply) {
+			// An exhaust stream would send replies with no request to
+			// pair them with. FerretDB v1 never streams (its hello has no
+			// topologyVersion, so drivers poll); refuse rather than guess.
 			return nil, errors.New("gate: exhaust replies are not supported")
 		}
 		return reply, nil
@@ -167,8 +188,10 @@ func readMsg(r io.Reader) ([]byte, error) {
 	return msg, nil
 }
 
-func isOpMsg(msg []byte) bool {
-	return binary.LittleEndian.Uint32(msg[12:16]) == opMsg && len(msg) >= headerLen+4
+// moreToComeSet reports whether msg is an OP_MSG whose flags say no reply
+// follows (from a client: w:0; from a server: an exhaust stream).
+func moreToComeSet(msg []byte) bool {
+	return len(msg) >= headerLen+4 &&
+		binary.LittleEndian.Uint32(msg[12:16]) == opMsg &&
+		binary.LittleEndian.Uint32(msg[16:20])&moreToCome != 0
 }
-
-func flags(msg []byte) uint32 { return binary.LittleEndian.Uint32(msg[16:20]) }

@@ -8,11 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
+
+// DefaultReplyTimeout bounds one command when Options.ReplyTimeout is zero:
+// far above any command tests and the local platform run (even under -race),
+// short enough that a hung upstream frees the gate.
+const DefaultReplyTimeout = 30 * time.Second
 
 // Options configures Start.
 type Options struct {
@@ -22,9 +29,13 @@ type Options struct {
 	// Addr is where clients connect ("127.0.0.1:27017"); empty: a random
 	// loopback port.
 	Addr string
-	// ReplyTimeout bounds one command; past it that connection is closed.
-	// Zero: 60 s.
+	// ReplyTimeout bounds one command; past it that client's connection is
+	// closed. Zero: DefaultReplyTimeout.
 	ReplyTimeout time.Duration
+	// Logger receives FerretDB's log; nil: errors only, to stderr. FerretDB
+	// logs every error reply (a duplicate key, say) at warn level, which
+	// would drown a test's output.
+	Logger *slog.Logger
 }
 
 // Server is a running embedded server.
@@ -35,6 +46,10 @@ type Server struct {
 	done    chan error
 	tempDir string
 }
+
+// ferretdb.New sets a package-level variable of FerretDB's; servers
+// started at once from several goroutines must not race on it.
+var newMu sync.Mutex
 
 // Start starts FerretDB and its gate and returns once both accept
 // connections.
@@ -50,52 +65,76 @@ func Start(opts Options) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	s, err := start(dir, opts)
+	if err != nil {
+		if temp != "" {
+			_ = os.RemoveAll(temp)
+		}
+		return nil, err
+	}
+	s.tempDir = temp
+	return s, nil
+}
+
+func start(dir string, opts Options) (*Server, error) {
 	addr := opts.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
 	timeout := opts.ReplyTimeout
 	if timeout == 0 {
-		timeout = 60 * time.Second
+		timeout = DefaultReplyTimeout
 	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	newMu.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Handler:  "sqlite",
-		// Every error reply is logged at warn or below; keep quiet.
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 4})),
-		SQLiteURL: "file:" + dir + "/",
+		// FerretDB itself listens only for the gate, on a random port.
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		Logger:    logger,
+		SQLiteURL: "file:" + dir + "/", // FerretDB wants a directory URI
 	})
+	newMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("mongokit: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{f: f, cancel: cancel, done: make(chan error, 1), tempDir: temp}
+	s := &Server{f: f, cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- f.Run(ctx) }()
-	upstream := f.MongoDBURI() // waits until FerretDB listens
-	host, err := hostOf(upstream)
+	// New has already bound FerretDB's listener, so its address is known
+	// and connections queue until Run accepts them.
+	upstream, err := url.Parse(f.MongoDBURI())
 	if err != nil {
-		s.stop()
-		return nil, err
+		_ = s.stop()
+		return nil, fmt.Errorf("mongokit: FerretDB's URI: %w", err)
 	}
-	if s.gate, err = newGate(addr, host, timeout); err != nil {
-		s.stop()
+	if s.gate, err = newGate(addr, upstream.Host, timeout); err != nil {
+		_ = s.stop()
 		return nil, fmt.Errorf("mongokit: listen on %s: %w", addr, err)
 	}
 	return s, nil
 }
 
-// URI is the address clients use: mongodb://<gate>/ (add a database name).
+// URI is the address clients use: mongodb://<gate>/ (append a database
+// name, as services expect in MONGO_URI).
 func (s *Server) URI() string { return "mongodb://" + s.gate.addr() + "/" }
 
 // Addr is the gate's host:port.
 func (s *Server) Addr() string { return s.gate.addr() }
 
-// Close stops the server; its data stays in Dir (unless Dir was temporary).
+// Close disconnects every client and stops the server. FerretDB closes its
+// SQLite databases on the way out, so the data in Dir is complete for the
+// next Start (unless Dir was temporary: then it is removed).
 func (s *Server) Close() error {
 	s.gate.close()
 	err := s.stop()
 	if s.tempDir != "" {
-		_ = os.RemoveAll(s.tempDir)
+		if e := os.RemoveAll(s.tempDir); err == nil {
+			err = e
+		}
 	}
 	return err
 }
@@ -107,18 +146,4 @@ func (s *Server) stop() error {
 		err = nil
 	}
 	return err
-}
-
-func hostOf(uri string) (string, error) {
-	const prefix = "mongodb://"
-	if len(uri) <= len(prefix) {
-		return "", fmt.Errorf("mongokit: unexpected FerretDB URI %q", uri)
-	}
-	rest := uri[len(prefix):]
-	for i, c := range rest {
-		if c == '/' || c == '?' {
-			return rest[:i], nil
-		}
-	}
-	return rest, nil
 }

@@ -42,33 +42,36 @@ func TestConcurrentIncrementsAreAtomic(t *testing.T) {
 	}
 }
 
-// TestVersionCheckedUpdatesNeverBothWin: read-modify-write guarded by the
-// version succeeds exactly once per version.
-func TestVersionCheckedUpdatesNeverBothWin(t *testing.T) {
+// TestVersionCheckedUpdatesWinOncePerVersion: read-modify-write guarded by
+// the version (optimistic concurrency, as the services do it) succeeds
+// exactly once per version.
+func TestVersionCheckedUpdatesWinOncePerVersion(t *testing.T) {
 	coll := Database(t).Collection("docs")
 	ctx := t.Context()
-	if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: 1}, {Key: "version", Value: 0}}); err != nil {
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: "d"}, {Key: "version", Value: int64(0)}}); err != nil {
 		t.Fatal(err)
 	}
-	var wins atomic.Int64
-	var mu sync.Mutex
-	wonFrom := map[int64]int{}
-	var wg sync.WaitGroup
+	var (
+		wins    atomic.Int64
+		mu      sync.Mutex
+		wonFrom = map[int64]int{}
+		wg      sync.WaitGroup
+	)
 	for range 8 {
 		wg.Go(func() {
 			for range 50 {
 				var d struct{ Version int64 }
-				if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: 1}}).Decode(&d); err != nil {
+				if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: "d"}}).Decode(&d); err != nil {
 					t.Error(err)
 					return
 				}
-				res, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: 1}, {Key: "version", Value: d.Version}},
+				res, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: "d"}, {Key: "version", Value: d.Version}},
 					bson.D{{Key: "$set", Value: bson.D{{Key: "version", Value: d.Version + 1}}}})
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if res.ModifiedCount == 1 {
+				if res.MatchedCount == 1 {
 					wins.Add(1)
 					mu.Lock()
 					wonFrom[d.Version]++
@@ -79,20 +82,20 @@ func TestVersionCheckedUpdatesNeverBothWin(t *testing.T) {
 	}
 	wg.Wait()
 	var d struct{ Version int64 }
-	if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: 1}}).Decode(&d); err != nil {
+	if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: "d"}}).Decode(&d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Version != wins.Load() {
+	if d.Version != wins.Load() || d.Version == 0 {
 		t.Fatalf("final version %d but %d updates reported success", d.Version, wins.Load())
 	}
 	for v, n := range wonFrom {
 		if n > 1 {
-			t.Fatalf("%d updates won from version %d", n, v)
+			t.Errorf("%d updates won from version %d", n, v)
 		}
 	}
 }
 
-func TestUniqueIndexAndDuplicateKey(t *testing.T) {
+func TestUniqueIndexRejectsDuplicateKey(t *testing.T) {
 	coll := Database(t).Collection("users")
 	ctx := t.Context()
 	if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true)}); err != nil {
@@ -107,29 +110,36 @@ func TestUniqueIndexAndDuplicateKey(t *testing.T) {
 	}
 }
 
-// TestUnacknowledgedWritesDoNotCorruptReads: FerretDB answers w:0 writes
-// anyway; the gate must drop those answers, not hand them to the next read.
-func TestUnacknowledgedWritesDoNotCorruptReads(t *testing.T) {
+// TestUnacknowledgedWritesThenReads: FerretDB answers w:0 writes anyway; the
+// gate must drop those answers, not hand them to the next read on that
+// connection (a pool of one makes every operation share it).
+func TestUnacknowledgedWritesThenReads(t *testing.T) {
 	uri := DatabaseURI(t)
 	c, err := mongo.Connect(options.Client().ApplyURI(uri).SetMaxPoolSize(1).SetWriteConcern(writeconcern.Unacknowledged()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Disconnect(context.Background())
-	coll := c.Database(uri[len(uri)-len(dbName(uri)):]).Collection("w0")
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	coll := c.Database(DatabaseName(uri)).Collection("w0")
 	ctx := t.Context()
 	for i := range 20 {
-		if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: i}}); err != nil {
+		res, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: i}, {Key: "n", Value: 0}})
+		if err != nil || res.Acknowledged {
+			t.Fatalf("unacknowledged insert %d: %+v, %v", i, res, err)
+		}
+		if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: i}}, bson.D{{Key: "$inc", Value: bson.D{{Key: "n", Value: i}}}}); err != nil {
 			t.Fatal(err)
 		}
-		n, err := coll.CountDocuments(ctx, bson.D{{Key: "_id", Value: i}})
-		if err != nil || n != 1 {
-			t.Fatalf("after unacknowledged insert %d: count %d, %v", i, n, err)
+		var doc struct{ N int }
+		if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: i}}).Decode(&doc); err != nil || doc.N != i {
+			t.Fatalf("after unacknowledged writes %d: n = %d, %v", i, doc.N, err)
 		}
 	}
 }
 
-func TestCursorsWithGetMore(t *testing.T) {
+// TestCursorGetMore reads past the first batch (101 documents by default),
+// so the driver must send getMore on the same gated connection.
+func TestCursorGetMore(t *testing.T) {
 	coll := Database(t).Collection("many")
 	ctx := t.Context()
 	docs := make([]any, 250)
@@ -139,51 +149,69 @@ func TestCursorsWithGetMore(t *testing.T) {
 	if _, err := coll.InsertMany(ctx, docs); err != nil {
 		t.Fatal(err)
 	}
-	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetBatchSize(50))
+	cur, err := coll.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []bson.M
-	if err := cur.All(ctx, &got); err != nil || len(got) != 250 {
-		t.Fatalf("got %d documents, %v", len(got), err)
+	var got []struct {
+		ID int `bson:"_id"`
+	}
+	if err := cur.All(ctx, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(docs) || got[len(got)-1].ID != len(docs)-1 {
+		t.Fatalf("got %d documents", len(got))
 	}
 }
 
 func TestDataSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Start(Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(s *Server) {
-		c, _ := mongo.Connect(options.Client().ApplyURI(s.URI()))
-		defer c.Disconnect(context.Background())
-		if _, err := c.Database("keep").Collection("x").InsertOne(t.Context(), bson.D{{Key: "_id", Value: "kept"}}); err != nil {
+	withServer := func(do func(*mongo.Collection)) {
+		s, err := Start(Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		do(c.Database("keep").Collection("x"))
+		_ = c.Disconnect(context.Background())
+		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Start(Options{Dir: dir})
+	withServer(func(coll *mongo.Collection) {
+		if _, err := coll.InsertOne(t.Context(), bson.D{{Key: "_id", Value: "kept"}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	withServer(func(coll *mongo.Collection) {
+		n, err := coll.CountDocuments(t.Context(), bson.D{{Key: "_id", Value: "kept"}})
+		if err != nil || n != 1 {
+			t.Fatalf("after restart: %d, %v", n, err)
+		}
+	})
+}
+
+// TestCloseCutsConnectedClients: Close must not wait for clients to leave.
+func TestCloseCutsConnectedClients(t *testing.T) {
+	s, err := Start(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	c, _ := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	defer c.Disconnect(context.Background())
-	n, err := c.Database("keep").Collection("x").CountDocuments(t.Context(), bson.D{{Key: "_id", Value: "kept"}})
-	if err != nil || n != 1 {
-		t.Fatalf("after restart: %d, %v", n, err)
+	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()).SetMaxPoolSize(1))
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func dbName(uri string) string {
-	for i := len(uri) - 1; i >= 0; i-- {
-		if uri[i] == '/' {
-			return uri[i+1:]
-		}
+	t.Cleanup(func() { _ = c.Disconnect(context.Background()) })
+	if err := c.Ping(t.Context(), nil); err != nil {
+		t.Fatal(err)
 	}
-	return uri
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Database("x").RunCommand(t.Context(), bson.D{{Key: "ping", Value: 1}}).Err(); err == nil {
+		t.Fatal("a command succeeded after Close")
+	}
 }

@@ -166,7 +166,7 @@ func BaseURL(t testing.TB) string {
 
 // Binary returns the path of a stripe-mock binary built from the version
 // kit/go.mod pins, building it on first use into the user cache directory
-// (several minutes cold, seconds with a warm Go build cache).
+// (a few seconds with a warm Go build cache, longer cold).
 func Binary(ctx context.Context) (string, error) {
 	dir, err := cacheDir()
 	if err != nil {
