@@ -1,0 +1,697 @@
+package deploytest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+// repoRoot is the repository root relative to this package's directory
+// (go test runs with the package directory as working directory).
+const repoRoot = ".."
+
+// overlays are rendered and checked; externalSecrets are secrets an overlay
+// expects to exist in the cluster rather than generating them.
+var overlays = []struct {
+	name            string
+	externalSecrets []string
+}{
+	{name: "dev"},
+	{name: "dev-jetstream"},
+	{name: "prod", externalSecrets: []string{"jwt-secret", "stripe-secret"}},
+}
+
+// goServices maps each Go service to the env vars it refuses to start without
+// (CONTRACT §8 and the conventions).
+var goServices = map[string][]string{
+	"auth":       {"JWT_KEY", "MONGO_URI"},
+	"tickets":    {"JWT_KEY", "MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"},
+	"orders":     {"JWT_KEY", "MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"},
+	"payments":   {"JWT_KEY", "MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID", "STRIPE_KEY"},
+	"expiration": {"MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"},
+}
+
+// ingressRoutes is the routing the local gateway also reads from ingress.yaml.
+var ingressRoutes = []string{
+	"/api/users -> auth-srv:3000",
+	"/api/tickets -> tickets-srv:3000",
+	"/api/orders -> orders-srv:3000",
+	"/api/payments -> payments-srv:3000",
+	"/ -> client-srv:3000",
+}
+
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme, networkingv1.AddToScheme,
+		autoscalingv2.AddToScheme, policyv1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}()
+
+// strictDecoder rejects unknown and duplicate fields, like the API server's
+// fieldValidation=Strict.
+var strictDecoder = serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+
+// render runs `kubectl kustomize` on an overlay directory.
+func render(t *testing.T, overlay string) []byte {
+	t.Helper()
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatalf("kubectl not found in PATH (needed for `kubectl kustomize`): %v", err)
+	}
+	dir := filepath.Join(repoRoot, "infra", "k8s", "overlays", overlay)
+	var stderr bytes.Buffer
+	cmd := exec.Command(kubectl, "kustomize", dir)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v\n%s", dir, err, stderr.String())
+	}
+	return out
+}
+
+// bundle is one rendered overlay, decoded into typed objects.
+type bundle struct {
+	deployments  []*appsv1.Deployment
+	statefulSets []*appsv1.StatefulSet
+	jobs         []*batchv1.Job
+	services     map[string]*corev1.Service
+	secrets      map[string]*corev1.Secret
+	ingresses    []*networkingv1.Ingress
+	netpols      []*networkingv1.NetworkPolicy
+	hpas         []*autoscalingv2.HorizontalPodAutoscaler
+	pdbs         []*policyv1.PodDisruptionBudget
+}
+
+// decode splits a multi-document YAML stream and decodes every document
+// strictly into its typed object. Unknown kinds are an error too.
+func decode(data []byte) (*bundle, error) {
+	b := &bundle{services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}}
+	r := utilyaml.NewYAMLReader(bufioReader(data))
+	for i := 0; ; i++ {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		obj, gvk, err := strictDecoder.Decode(doc, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		switch o := obj.(type) {
+		case *appsv1.Deployment:
+			b.deployments = append(b.deployments, o)
+		case *appsv1.StatefulSet:
+			b.statefulSets = append(b.statefulSets, o)
+		case *batchv1.Job:
+			b.jobs = append(b.jobs, o)
+		case *corev1.Service:
+			b.services[o.Name] = o
+		case *corev1.Secret:
+			b.secrets[o.Name] = o
+		case *networkingv1.Ingress:
+			b.ingresses = append(b.ingresses, o)
+		case *networkingv1.NetworkPolicy:
+			b.netpols = append(b.netpols, o)
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			b.hpas = append(b.hpas, o)
+		case *policyv1.PodDisruptionBudget:
+			b.pdbs = append(b.pdbs, o)
+		default:
+			return nil, fmt.Errorf("document %d: unexpected kind %s", i, gvk)
+		}
+	}
+	return b, nil
+}
+
+// workload is a pod template with the name of the object owning it.
+type workload struct {
+	kind, name string
+	tmpl       *corev1.PodTemplateSpec
+	replicas   int32
+}
+
+func (b *bundle) workloads() []workload {
+	var ws []workload
+	for _, d := range b.deployments {
+		ws = append(ws, workload{"Deployment", d.Name, &d.Spec.Template, 1})
+	}
+	for _, s := range b.statefulSets {
+		n := int32(1)
+		if s.Spec.Replicas != nil {
+			n = *s.Spec.Replicas
+		}
+		ws = append(ws, workload{"StatefulSet", s.Name, &s.Spec.Template, n})
+	}
+	for _, j := range b.jobs {
+		ws = append(ws, workload{"Job", j.Name, &j.Spec.Template, 1})
+	}
+	return ws
+}
+
+// selected returns the workloads whose pod labels match a Service selector.
+func (b *bundle) selected(sel map[string]string) []workload {
+	if len(sel) == 0 {
+		return nil
+	}
+	var ws []workload
+	for _, w := range b.workloads() {
+		if labels.SelectorFromSet(sel).Matches(labels.Set(w.tmpl.Labels)) {
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+func hasContainerPort(tmpl *corev1.PodTemplateSpec, p intstr.IntOrString) bool {
+	for _, c := range tmpl.Spec.Containers {
+		for _, cp := range c.Ports {
+			if (p.Type == intstr.Int && cp.ContainerPort == p.IntVal) || (p.Type == intstr.String && cp.Name == p.StrVal) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func servicePort(svc *corev1.Service, port int32, name string) bool {
+	for _, p := range svc.Spec.Ports {
+		if (port != 0 && p.Port == port) || (name != "" && p.Name == name) {
+			return true
+		}
+	}
+	return false
+}
+
+// check runs every cross-object rule and returns all problems found.
+func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []string {
+	var errs []string
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	// Services select pods and target their ports.
+	for _, name := range sortedKeys(b.services) {
+		svc := b.services[name]
+		ws := b.selected(svc.Spec.Selector)
+		if len(ws) == 0 {
+			fail("Service %s: selector %v selects no pod template", name, svc.Spec.Selector)
+			continue
+		}
+		for _, p := range svc.Spec.Ports {
+			tp := p.TargetPort
+			if tp.Type == intstr.Int && tp.IntVal == 0 {
+				tp = intstr.FromInt32(p.Port)
+			}
+			for _, w := range ws {
+				if w.kind == "Job" {
+					continue
+				}
+				if !hasContainerPort(w.tmpl, tp) {
+					fail("Service %s: targetPort %s is not a container port of %s %s", name, tp.String(), w.kind, w.name)
+				}
+			}
+		}
+	}
+
+	// Ingress: backends exist and the routes are exactly the contract's.
+	if len(b.ingresses) != 1 {
+		fail("want exactly one Ingress, got %d", len(b.ingresses))
+	}
+	for _, ing := range b.ingresses {
+		var got []string
+		for _, rule := range ing.Spec.Rules {
+			if rule.HTTP == nil {
+				continue
+			}
+			for _, p := range rule.HTTP.Paths {
+				be := p.Backend.Service
+				if be == nil {
+					fail("Ingress %s: path %s has no service backend", ing.Name, p.Path)
+					continue
+				}
+				svc, ok := b.services[be.Name]
+				if !ok {
+					fail("Ingress %s: path %s: backend Service %s does not exist", ing.Name, p.Path, be.Name)
+				} else if !servicePort(svc, be.Port.Number, be.Port.Name) {
+					fail("Ingress %s: path %s: Service %s has no port %d%s", ing.Name, p.Path, be.Name, be.Port.Number, be.Port.Name)
+				}
+				if p.PathType == nil || *p.PathType != networkingv1.PathTypePrefix {
+					fail("Ingress %s: path %s: pathType must be Prefix", ing.Name, p.Path)
+				}
+				got = append(got, fmt.Sprintf("%s -> %s:%d", p.Path, be.Name, be.Port.Number))
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(ingressRoutes, "\n") {
+			fail("Ingress %s: routes\n%s\nwant\n%s", ing.Name, strings.Join(got, "\n"), strings.Join(ingressRoutes, "\n"))
+		}
+		for _, tls := range ing.Spec.TLS {
+			if tls.SecretName == "" {
+				fail("Ingress %s: TLS entry without secretName", ing.Name)
+			}
+		}
+	}
+
+	// Go services: env, probes, grace period.
+	seen := map[string]bool{}
+	for _, d := range b.deployments {
+		app := d.Spec.Template.Labels["app"]
+		req, isGo := goServices[app]
+		if !isGo {
+			continue
+		}
+		seen[app] = true
+		c := containerNamed(&d.Spec.Template, app)
+		if c == nil {
+			fail("Deployment %s: no container named %s", d.Name, app)
+			continue
+		}
+		env := map[string]corev1.EnvVar{}
+		for _, e := range c.Env {
+			env[e.Name] = e
+		}
+		for _, name := range req {
+			e, ok := env[name]
+			if !ok || (e.Value == "" && e.ValueFrom == nil) {
+				fail("Deployment %s: required env %s is not set", d.Name, name)
+			}
+		}
+		if e, ok := env["NATS_CLIENT_ID"]; ok && (e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "metadata.name") {
+			fail("Deployment %s: NATS_CLIENT_ID must come from fieldRef metadata.name (unique per replica)", d.Name)
+		}
+		if e, ok := env["NATS_CLUSTER_ID"]; ok && e.Value != "ticketing" {
+			fail("Deployment %s: NATS_CLUSTER_ID = %q, want ticketing", d.Name, e.Value)
+		}
+		if e, ok := env["COOKIE_SECURE"]; ok && e.Value != "true" {
+			fail("Deployment %s: COOKIE_SECURE = %q, want true (the cluster serves TLS)", d.Name, e.Value)
+		}
+		if e, ok := env["EVENT_BUS"]; ok && e.Value != "stan" && e.Value != "jetstream" {
+			fail("Deployment %s: EVENT_BUS = %q, want stan or jetstream", d.Name, e.Value)
+		}
+		port := int32(3000)
+		if e, ok := env["PORT"]; ok {
+			p, err := strconv.Atoi(e.Value)
+			if err != nil {
+				fail("Deployment %s: PORT %q is not a number", d.Name, e.Value)
+			}
+			port = int32(p)
+		}
+		if !hasContainerPort(&d.Spec.Template, intstr.FromInt32(port)) {
+			fail("Deployment %s: listens on PORT %d but declares no such container port", d.Name, port)
+		}
+		checkProbe(fail, d.Name, "readinessProbe", c.ReadinessProbe, "/readyz", port)
+		checkProbe(fail, d.Name, "livenessProbe", c.LivenessProbe, "/healthz", port)
+		if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g != 30 {
+			fail("Deployment %s: terminationGracePeriodSeconds must be 30", d.Name)
+		}
+		checkConnections(b, fail, d, env)
+		if e, ok := env["NATS_URL"]; ok {
+			checkBus(b, fail, d.Name, e.Value, env["EVENT_BUS"].Value, env["NATS_CLUSTER_ID"].Value)
+		}
+	}
+	for _, app := range sortedKeys(goServices) {
+		if !seen[app] {
+			fail("no Deployment for service %s", app)
+		}
+	}
+
+	// Every workload: images, secrets, hardening, resources.
+	for _, w := range b.workloads() {
+		ps := w.tmpl.Spec
+		podSC := ps.SecurityContext
+		if podSC == nil || podSC.SeccompProfile == nil || podSC.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			fail("%s %s: pod securityContext.seccompProfile must be RuntimeDefault", w.kind, w.name)
+		}
+		for _, c := range append(append([]corev1.Container{}, ps.InitContainers...), ps.Containers...) {
+			where := fmt.Sprintf("%s %s container %s", w.kind, w.name, c.Name)
+			if w.kind == "Deployment" && !artifacts[imageName(c.Image)] {
+				fail("%s: image %s is not a skaffold artifact", where, c.Image)
+			}
+			if strings.HasPrefix(c.Image, "ticketing/") && !artifacts[imageName(c.Image)] {
+				fail("%s: image %s is not a skaffold artifact", where, c.Image)
+			}
+			sc := c.SecurityContext
+			switch {
+			case sc == nil:
+				fail("%s: no securityContext", where)
+			default:
+				if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+					fail("%s: allowPrivilegeEscalation must be false", where)
+				}
+				if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+					fail("%s: readOnlyRootFilesystem must be true", where)
+				}
+				nonRoot := (sc.RunAsNonRoot != nil && *sc.RunAsNonRoot) || (podSC != nil && podSC.RunAsNonRoot != nil && *podSC.RunAsNonRoot)
+				if !nonRoot {
+					fail("%s: runAsNonRoot must be true", where)
+				}
+				if sc.Capabilities == nil || !containsCap(sc.Capabilities.Drop, "ALL") {
+					fail("%s: capabilities must drop ALL", where)
+				}
+			}
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				if _, ok := c.Resources.Requests[r]; !ok {
+					fail("%s: no %s request", where, r)
+				}
+				if _, ok := c.Resources.Limits[r]; !ok {
+					fail("%s: no %s limit", where, r)
+				}
+			}
+			for _, e := range c.Env {
+				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					continue
+				}
+				ref := e.ValueFrom.SecretKeyRef
+				if s, ok := b.secrets[ref.Name]; ok {
+					if _, ok := s.Data[ref.Key]; !ok {
+						if _, ok := s.StringData[ref.Key]; !ok {
+							fail("%s: env %s: Secret %s has no key %s", where, e.Name, ref.Name, ref.Key)
+						}
+					}
+				} else if !contains(externalSecrets, ref.Name) {
+					fail("%s: env %s: Secret %s is neither generated nor expected to exist", where, e.Name, ref.Name)
+				}
+			}
+			for _, vm := range c.VolumeMounts {
+				if !hasVolume(w, vm.Name) {
+					fail("%s: volumeMount %s names no volume or claim template", where, vm.Name)
+				}
+			}
+		}
+	}
+
+	// StatefulSets: governing headless Service exists.
+	for _, s := range b.statefulSets {
+		hl, ok := b.services[s.Spec.ServiceName]
+		if !ok || hl.Spec.ClusterIP != corev1.ClusterIPNone {
+			fail("StatefulSet %s: serviceName %s is not a headless Service", s.Name, s.Spec.ServiceName)
+		}
+	}
+
+	// HPAs and PDBs point at stateless Deployments.
+	deps := map[string]*appsv1.Deployment{}
+	for _, d := range b.deployments {
+		deps[d.Name] = d
+	}
+	hpaFor := map[string]bool{}
+	for _, h := range b.hpas {
+		if h.Spec.ScaleTargetRef.Kind != "Deployment" || deps[h.Spec.ScaleTargetRef.Name] == nil {
+			fail("HPA %s: target %s/%s does not exist", h.Name, h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name)
+		}
+		hpaFor[h.Spec.ScaleTargetRef.Name] = true
+	}
+	pdbFor := map[string]bool{}
+	for _, p := range b.pdbs {
+		if p.Spec.Selector == nil {
+			fail("PDB %s: no selector", p.Name)
+			continue
+		}
+		for _, w := range b.selected(p.Spec.Selector.MatchLabels) {
+			pdbFor[w.name] = true
+		}
+	}
+	for name, d := range deps {
+		if !hpaFor[name] {
+			fail("Deployment %s: no HorizontalPodAutoscaler", name)
+		} else if d.Spec.Replicas != nil {
+			fail("Deployment %s: sets replicas although an HPA owns the count", name)
+		}
+		if !pdbFor[name] {
+			fail("Deployment %s: no PodDisruptionBudget", name)
+		}
+	}
+	sort.Strings(errs)
+	return errs
+}
+
+func hasVolume(w workload, name string) bool {
+	for _, v := range w.tmpl.Spec.Volumes {
+		if v.Name == name {
+			return true
+		}
+	}
+	return w.kind == "StatefulSet" // claim templates are checked by the API server; names are not in the template
+}
+
+func checkProbe(fail func(string, ...any), depl, which string, p *corev1.Probe, path string, port int32) {
+	if p == nil || p.HTTPGet == nil {
+		fail("Deployment %s: %s must be an httpGet on %s", depl, which, path)
+		return
+	}
+	if p.HTTPGet.Path != path {
+		fail("Deployment %s: %s path %s, want %s", depl, which, p.HTTPGet.Path, path)
+	}
+	if p.HTTPGet.Port.IntVal != port && p.HTTPGet.Port.StrVal != "http" {
+		fail("Deployment %s: %s port %s, want %d", depl, which, p.HTTPGet.Port.String(), port)
+	}
+}
+
+// checkConnections verifies that MONGO_URI and NATS_URL name Services in the
+// render (and ports they expose), that replica-set URIs name existing members
+// of a StatefulSet started with the same --replSet, and that the Mongo
+// NetworkPolicy lets this service in.
+func checkConnections(b *bundle, fail func(string, ...any), d *appsv1.Deployment, env map[string]corev1.EnvVar) {
+	for _, name := range []string{"MONGO_URI", "NATS_URL"} {
+		e, ok := env[name]
+		if !ok {
+			continue
+		}
+		scheme, rest, ok := strings.Cut(e.Value, "://")
+		if !ok || (name == "MONGO_URI" && scheme != "mongodb") || (name == "NATS_URL" && scheme != "nats") {
+			fail("Deployment %s: %s %q has the wrong scheme", d.Name, name, e.Value)
+			continue
+		}
+		hosts, pathQuery, _ := strings.Cut(rest, "/")
+		db, query, _ := strings.Cut(pathQuery, "?")
+		if name == "MONGO_URI" && db == "" {
+			fail("Deployment %s: MONGO_URI %q names no database", d.Name, e.Value)
+		}
+		var replSet string
+		for _, kv := range strings.Split(query, "&") {
+			if v, ok := strings.CutPrefix(kv, "replicaSet="); ok {
+				replSet = v
+			}
+		}
+		var members []string
+		for _, hp := range strings.Split(hosts, ",") {
+			host, portStr, ok := strings.Cut(hp, ":")
+			port, err := strconv.Atoi(portStr)
+			if !ok || err != nil {
+				fail("Deployment %s: %s host %q has no port", d.Name, name, hp)
+				continue
+			}
+			labelsOf := strings.Split(host, ".")
+			svcName := labelsOf[0]
+			if len(labelsOf) >= 2 { // pod-0.headless-svc: a StatefulSet member
+				svcName = labelsOf[1]
+				members = append(members, labelsOf[0])
+			}
+			svc, ok := b.services[svcName]
+			if !ok {
+				fail("Deployment %s: %s host %s: no Service %s in the render", d.Name, name, host, svcName)
+				continue
+			}
+			if !servicePort(svc, int32(port), "") {
+				fail("Deployment %s: %s: Service %s has no port %d", d.Name, name, svcName, port)
+			}
+			if len(labelsOf) >= 2 {
+				checkMember(b, fail, d.Name, labelsOf[0], svcName, replSet)
+			}
+			if name == "MONGO_URI" {
+				checkNetpol(b, fail, d, svc)
+			}
+		}
+		if replSet != "" && len(members) < 2 {
+			fail("Deployment %s: %s uses replicaSet=%s but names %d member(s)", d.Name, name, replSet, len(members))
+		}
+	}
+}
+
+// checkBus verifies that the server behind NATS_URL speaks the protocol
+// EVENT_BUS selects: NATS Streaming with the same cluster id, or NATS with
+// JetStream enabled.
+func checkBus(b *bundle, fail func(string, ...any), depl, url, bus, clusterID string) {
+	host, _, _ := strings.Cut(strings.TrimPrefix(url, "nats://"), ":")
+	svc, ok := b.services[host]
+	if !ok {
+		return // reported by checkConnections
+	}
+	for _, w := range b.selected(svc.Spec.Selector) {
+		for _, c := range w.tmpl.Spec.Containers {
+			args := " " + strings.Join(c.Args, " ") + " "
+			switch bus {
+			case "", "stan":
+				if !strings.HasPrefix(c.Image, "nats-streaming:") || !strings.Contains(args, " -cid "+clusterID+" ") {
+					fail("Deployment %s: EVENT_BUS=stan needs NATS Streaming with -cid %s behind %s, found %s %s", depl, clusterID, host, c.Image, strings.TrimSpace(args))
+				}
+			case "jetstream":
+				if !strings.HasPrefix(c.Image, "nats:") || !strings.Contains(args, " -js ") {
+					fail("Deployment %s: EVENT_BUS=jetstream needs nats -js behind %s, found %s %s", depl, host, c.Image, strings.TrimSpace(args))
+				}
+			}
+		}
+	}
+}
+
+func checkMember(b *bundle, fail func(string, ...any), depl, pod, headless, replSet string) {
+	for _, s := range b.statefulSets {
+		if s.Spec.ServiceName != headless {
+			continue
+		}
+		ord, err := strconv.Atoi(strings.TrimPrefix(pod, s.Name+"-"))
+		n := int32(1)
+		if s.Spec.Replicas != nil {
+			n = *s.Spec.Replicas
+		}
+		if !strings.HasPrefix(pod, s.Name+"-") || err != nil || int32(ord) >= n {
+			fail("Deployment %s: %s is not a pod of StatefulSet %s (%d replicas)", depl, pod, s.Name, n)
+		}
+		if replSet != "" {
+			args := strings.Join(s.Spec.Template.Spec.Containers[0].Args, " ")
+			if !strings.Contains(args, "--replSet "+replSet) {
+				fail("Deployment %s: replicaSet=%s but StatefulSet %s does not run --replSet %s", depl, replSet, s.Name, replSet)
+			}
+		}
+		return
+	}
+	fail("Deployment %s: no StatefulSet governed by %s", depl, headless)
+}
+
+// checkNetpol requires a NetworkPolicy on the Mongo pods behind svc that
+// admits this Deployment's pods and no other Deployment's.
+func checkNetpol(b *bundle, fail func(string, ...any), d *appsv1.Deployment, svc *corev1.Service) {
+	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	for _, np := range b.netpols {
+		if !labels.SelectorFromSet(np.Spec.PodSelector.MatchLabels).Matches(labels.Set(svc.Spec.Selector)) || !sel.Matches(labels.Set(np.Spec.PodSelector.MatchLabels)) {
+			continue
+		}
+		admits := func(podLabels map[string]string) bool {
+			for _, rule := range np.Spec.Ingress {
+				for _, peer := range rule.From {
+					if peer.PodSelector != nil && peer.NamespaceSelector == nil && peer.IPBlock == nil &&
+						labels.SelectorFromSet(peer.PodSelector.MatchLabels).Matches(labels.Set(podLabels)) {
+						return true
+					}
+				}
+			}
+			return false
+		}
+		if !admits(d.Spec.Template.Labels) {
+			fail("NetworkPolicy %s: does not admit Deployment %s", np.Name, d.Name)
+		}
+		for _, other := range b.deployments {
+			if other.Name != d.Name && admits(other.Spec.Template.Labels) {
+				fail("NetworkPolicy %s: also admits Deployment %s", np.Name, other.Name)
+			}
+		}
+		return
+	}
+	fail("Deployment %s: no NetworkPolicy guards the pods of Service %s", d.Name, svc.Name)
+}
+
+func containerNamed(t *corev1.PodTemplateSpec, name string) *corev1.Container {
+	for i := range t.Spec.Containers {
+		if t.Spec.Containers[i].Name == name {
+			return &t.Spec.Containers[i]
+		}
+	}
+	return nil
+}
+
+// imageName drops a tag or digest: skaffold replaces them at deploy time.
+func imageName(image string) string {
+	if i := strings.Index(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		image = image[:i]
+	}
+	return image
+}
+
+func containsCap(cs []corev1.Capability, want corev1.Capability) bool {
+	for _, c := range cs {
+		if c == want {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(xs []string, x string) bool {
+	for _, s := range xs {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func TestOverlays(t *testing.T) {
+	cfg := loadSkaffold(t)
+	for _, ov := range overlays {
+		t.Run(ov.name, func(t *testing.T) {
+			b, err := decode(render(t, ov.name))
+			if err != nil {
+				t.Fatalf("strict decode: %v", err)
+			}
+			for _, e := range check(b, cfg.images, ov.externalSecrets) {
+				t.Error(e)
+			}
+		})
+	}
+}
+
+// TestOverlayDirsAreChecked keeps the overlay list above in step with the tree.
+func TestOverlayDirsAreChecked(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join(repoRoot, "infra", "k8s", "overlays"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		found := false
+		for _, ov := range overlays {
+			found = found || ov.name == e.Name()
+		}
+		if e.IsDir() && !found {
+			t.Errorf("overlay %s is not checked by this test", e.Name())
+		}
+	}
+}

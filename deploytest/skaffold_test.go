@@ -1,0 +1,229 @@
+package deploytest
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/schema/latest"
+	skyaml "github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/yaml"
+	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/yamltags"
+)
+
+// skaffoldInfo is what the manifest checks need from skaffold.yaml.
+type skaffoldInfo struct {
+	cfg    *latest.SkaffoldConfig
+	images map[string]bool
+}
+
+// loadSkaffold decodes skaffold.yaml strictly with Skaffold's own schema types
+// and validates the yamltags (required fields, oneOf) the CLI validates.
+func loadSkaffold(t *testing.T) skaffoldInfo {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "skaffold.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg latest.SkaffoldConfig
+	if err := skyaml.UnmarshalStrict(data, &cfg); err != nil {
+		t.Fatalf("skaffold.yaml: strict decode: %v", err)
+	}
+	if err := yamltags.ValidateStruct(&cfg); err != nil {
+		t.Fatalf("skaffold.yaml: %v", err)
+	}
+	if cfg.APIVersion != latest.Version {
+		t.Fatalf("skaffold.yaml: apiVersion %s, want %s", cfg.APIVersion, latest.Version)
+	}
+	info := skaffoldInfo{cfg: &cfg, images: map[string]bool{}}
+	for _, a := range cfg.Build.Artifacts {
+		info.images[a.ImageName] = true
+	}
+	return info
+}
+
+func TestSkaffoldConfig(t *testing.T) {
+	info := loadSkaffold(t)
+	cfg := info.cfg
+	want := []string{"ticketing/auth", "ticketing/tickets", "ticketing/orders", "ticketing/expiration", "ticketing/payments", "ticketing/client"}
+	for _, img := range want {
+		if !info.images[img] {
+			t.Errorf("no artifact for image %s", img)
+		}
+	}
+	if len(cfg.Build.Artifacts) != len(want) {
+		t.Errorf("%d artifacts, want %d", len(cfg.Build.Artifacts), len(want))
+	}
+	if cfg.Build.LocalBuild == nil || cfg.Build.LocalBuild.Push == nil || *cfg.Build.LocalBuild.Push {
+		t.Errorf("build.local.push must be false for the dev loop")
+	}
+	if cfg.Deploy.KubectlDeploy == nil {
+		t.Errorf("deploy.kubectl missing")
+	}
+	if cfg.Render.Kustomize == nil || len(cfg.Render.Kustomize.Paths) != 1 || cfg.Render.Kustomize.Paths[0] != "infra/k8s/overlays/dev" {
+		t.Errorf("manifests.kustomize.paths must be [infra/k8s/overlays/dev]")
+	}
+	for _, pf := range cfg.PortForward {
+		if pf.Type != "service" {
+			continue
+		}
+		if !strings.HasSuffix(pf.Name, "-srv") {
+			t.Errorf("portForward %s: not one of the platform's Services", pf.Name)
+		}
+	}
+
+	// Profiles: every kustomize path they switch to exists; prod pushes.
+	profiles := map[string]bool{}
+	for _, p := range cfg.Profiles {
+		profiles[p.Name] = true
+		for _, patch := range p.Patches {
+			if !strings.HasPrefix(patch.Path, "/manifests/kustomize/paths/") || patch.Value == nil {
+				continue
+			}
+			raw, err := skyaml.Marshal(patch.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dir string
+			if err := skyaml.UnmarshalStrict(raw, &dir); err != nil {
+				t.Fatalf("profile %s: patch %s: %v", p.Name, patch.Path, err)
+			}
+			if _, err := os.Stat(filepath.Join(repoRoot, dir, "kustomization.yaml")); err != nil {
+				t.Errorf("profile %s: kustomize path %s: %v", p.Name, dir, err)
+			}
+		}
+	}
+	if !profiles["prod"] {
+		t.Errorf("no prod profile")
+	}
+
+	// Dockerfiles exist, build from the repo root, and their Go targets build.
+	work := workspaceModules(t)
+	var goTargets []string
+	for _, a := range cfg.Build.Artifacts {
+		if a.Workspace != "." {
+			t.Errorf("%s: context %q, want . (the repository root)", a.ImageName, a.Workspace)
+		}
+		if a.DockerArtifact == nil {
+			t.Errorf("%s: not a docker artifact", a.ImageName)
+			continue
+		}
+		df := a.DockerArtifact.DockerfilePath
+		text, err := os.ReadFile(filepath.Join(repoRoot, df))
+		if err != nil {
+			t.Errorf("%s: %v", a.ImageName, err)
+			continue
+		}
+		svc := strings.TrimPrefix(a.ImageName, "ticketing/")
+		if df != svc+"/Dockerfile" {
+			t.Errorf("%s: dockerfile %s, want %s/Dockerfile", a.ImageName, df, svc)
+		}
+		if svc == "client" {
+			checkClientDockerfile(t, string(text))
+			continue
+		}
+		goTargets = append(goTargets, checkGoDockerfile(t, df, string(text), svc, work))
+	}
+	if len(goTargets) == 0 {
+		return
+	}
+	// The same build the Dockerfiles run (workspace mode, static, trimmed).
+	cmd := exec.Command("go", append([]string{"build", "-trimpath"}, goTargets...)...)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("go build %v: %v\n%s", goTargets, err, out)
+	}
+}
+
+var goBuildRE = regexp.MustCompile(`go build .*-trimpath .*-gcflags="\$\{SKAFFOLD_GO_GCFLAGS\}".* (\./[a-z]+)\s*$`)
+
+// checkGoDockerfile returns the package the Dockerfile builds.
+func checkGoDockerfile(t *testing.T, df, text, svc string, work []string) string {
+	t.Helper()
+	if !strings.Contains(text, "FROM golang:1.26 AS build") {
+		t.Errorf("%s: build stage must be FROM golang:1.26 AS build", df)
+	}
+	if !strings.Contains(text, "FROM gcr.io/distroless/static-debian12:nonroot") {
+		t.Errorf("%s: runtime must be gcr.io/distroless/static-debian12:nonroot", df)
+	}
+	if !strings.Contains(text, "CGO_ENABLED=0") {
+		t.Errorf("%s: CGO_ENABLED=0 missing", df)
+	}
+	// Workspace-mode builds need go.work, go.work.sum and every used module's go.mod.
+	copies := map[string]bool{}
+	target := ""
+	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(text, "\\\n", " ")))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "COPY" && !strings.HasPrefix(f[1], "--from") {
+			for _, src := range f[1 : len(f)-1] {
+				copies[strings.TrimSuffix(src, "/")] = true
+			}
+		}
+		if m := goBuildRE.FindStringSubmatch(line); m != nil {
+			target = m[1]
+		}
+	}
+	for _, need := range []string{"go.work", "go.work.sum", "common", svc} {
+		if !copies[need] {
+			t.Errorf("%s: does not COPY %s", df, need)
+		}
+	}
+	for _, mod := range work {
+		if !copies[mod+"/go.mod"] && !copies[mod] {
+			t.Errorf("%s: does not COPY %s/go.mod (module in go.work)", df, mod)
+		}
+	}
+	if target != "./"+svc {
+		t.Errorf("%s: go build target %q, want ./%s with -trimpath and SKAFFOLD_GO_GCFLAGS", df, target, svc)
+	}
+	return target
+}
+
+func checkClientDockerfile(t *testing.T, text string) {
+	t.Helper()
+	for _, want := range []string{"FROM node:20 AS build", "npm ci", "npm run build", "FROM gcr.io/distroless/nodejs20-debian12:nonroot", ".next/standalone", "server.js"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("client/Dockerfile: missing %q", want)
+		}
+	}
+	pkg, err := os.ReadFile(filepath.Join(repoRoot, "client", "package.json"))
+	if err != nil || !bytes.Contains(pkg, []byte(`"build":`)) {
+		t.Errorf("client/package.json has no build script: %v", err)
+	}
+	conf, err := os.ReadFile(filepath.Join(repoRoot, "client", "next.config.mjs"))
+	if err != nil || !bytes.Contains(conf, []byte(`output: 'standalone'`)) {
+		t.Errorf("client/next.config.mjs must set output: 'standalone': %v", err)
+	}
+}
+
+// workspaceModules lists the directories in go.work's use block.
+func workspaceModules(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "go.work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mods []string
+	inUse := false
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "use ("):
+			inUse = true
+		case inUse && line == ")":
+			inUse = false
+		case inUse && line != "":
+			mods = append(mods, strings.TrimPrefix(line, "./"))
+		}
+	}
+	if len(mods) == 0 {
+		t.Fatal("go.work: no use block")
+	}
+	return mods
+}
