@@ -15,13 +15,21 @@ help:
 	@echo "make run   - build and start the whole platform locally (gateway on http://localhost:8080)"
 	@echo "make test  - every test: lint, Go unit/integration/fuzz, manifests, client build and browser tests"
 
+# How every service binary is built, here and by the e2e tests, the browser
+# tests and the bench (they call `make build devstack BIN=...`): static, no
+# gin msgpack codec (nothing speaks it), no symbol tables. Together they cut
+# ~4 MB of idle RSS per service (bench/results).
+BIN            ?= bin
+GO_BUILD_FLAGS := -trimpath -tags nomsgpack -ldflags='-s -w'
+export CGO_ENABLED := 0
+
 build:
-	@mkdir -p bin
-	go build -o bin/ $(addprefix ./,$(SERVICES))
+	@mkdir -p $(BIN)
+	go build $(GO_BUILD_FLAGS) -o $(abspath $(BIN))/ $(addprefix ./,$(SERVICES))
 
 devstack:
-	@mkdir -p bin
-	cd kit && go build -o ../bin/devstack ./cmd/devstack
+	@mkdir -p $(BIN)
+	cd kit && go build $(GO_BUILD_FLAGS) -o $(abspath $(BIN))/devstack ./cmd/devstack
 
 # The web client, built once its sources change (npm ci needs only npm).
 client/.next/standalone/server.js: client/package-lock.json $(shell find client/app client/components client/lib -type f 2>/dev/null) client/next.config.mjs

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -27,20 +28,27 @@ var (
 	}
 )
 
+// stack is a running dev stack.
+type stack struct {
+	pid  int    // the devstack process (it also runs the embedded FerretDB)
+	bin  string // where the service binaries are
+	log  string // the devstack's output
+	stop func()
+}
+
 // startStack builds the binaries and runs the dev stack on fresh data, with
 // a short expiration window so expiry latency can be measured.
-func startStack(root string, bus string) (func(), error) {
+func startStack(root string, bus string) (*stack, error) {
 	tmp, err := os.MkdirTemp("", "bench-")
 	if err != nil {
 		return nil, err
 	}
 	bin := filepath.Join(tmp, "bin")
-	for _, b := range []struct{ dir, pkgs string }{{root, "./auth ./tickets ./orders ./expiration ./payments"}, {filepath.Join(root, "kit"), "./cmd/devstack"}} {
-		cmd := exec.Command("sh", "-c", "go build -o "+bin+"/ "+b.pkgs)
-		cmd.Dir = b.dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build: %v\n%s", err, out)
-		}
+	// The binaries make run runs, built the same way.
+	build := exec.Command("make", "--no-print-directory", "build", "devstack", "BIN="+bin)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("make build devstack: %v\n%s", err, out)
 	}
 	logf, err := os.Create(filepath.Join(tmp, "devstack.log"))
 	if err != nil {
@@ -56,11 +64,11 @@ func startStack(root string, bus string) (func(), error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	stop := func() {
+	st := &stack{pid: cmd.Process.Pid, bin: bin, log: logf.Name(), stop: func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		<-exited
 		_ = os.RemoveAll(tmp)
-	}
+	}}
 	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case err := <-exited:
@@ -71,10 +79,41 @@ func startStack(root string, bus string) (func(), error) {
 		if resp, err := http.Get(gatewayURL + "/api/users/currentuser"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return stop, nil
+				return st, nil
 			}
 		}
 	}
-	stop()
+	st.stop()
 	return nil, fmt.Errorf("bench stack did not start")
+}
+
+// pidOf finds the process running the executable at path (0 if none).
+func pidOf(path string) int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		if exe, err := os.Readlink(d + "/exe"); err == nil && exe == path {
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			return pid
+		}
+	}
+	return 0
+}
+
+// cpuTime is the CPU time a process has used so far, summed over its
+// threads from /proc/<pid>/task/*/schedstat (nanoseconds, unlike the clock
+// ticks of /proc/<pid>/stat).
+func cpuTime(pid int) time.Duration {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var total time.Duration
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		var ns int64
+		if _, err := fmt.Sscan(string(data), &ns); err == nil {
+			total += time.Duration(ns)
+		}
+	}
+	return total
 }

@@ -48,19 +48,11 @@ func startStack() (func(), error) {
 		return nil, err
 	}
 	bin := filepath.Join(tmp, "bin")
-	build := func(dir string, args ...string) error {
-		cmd := exec.Command("go", append([]string{"build", "-o", bin + "/"}, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %v: %v\n%s", args, err, out)
-		}
-		return nil
-	}
-	if err := build(root, "./auth", "./tickets", "./orders", "./expiration", "./payments"); err != nil {
-		return nil, err
-	}
-	if err := build(filepath.Join(root, "kit"), "./cmd/devstack"); err != nil {
-		return nil, err
+	// The binaries make run runs, built the same way.
+	build := exec.Command("make", "--no-print-directory", "build", "devstack", "BIN="+bin)
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("make build devstack: %v\n%s", err, out)
 	}
 	logs, err := os.Create(filepath.Join(tmp, "devstack.log"))
 	if err != nil {

@@ -22,8 +22,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-go build -o "$tmp/bin/" ./auth ./tickets ./orders ./expiration ./payments
-(cd kit && go build -o "$tmp/bin/" ./cmd/devstack)
+make --no-print-directory build devstack BIN="$tmp/bin" >/dev/null
 
 EXPIRATION_WINDOW=20s LOG_LEVEL=warn "$tmp/bin/devstack" -data "$tmp/data" -bin "$tmp/bin" -port-offset 10000 \
   -client "$root/client/.next/standalone" -ingress "$root/infra/k8s/base/ingress.yaml" >"$tmp/devstack.log" 2>&1 &
