@@ -199,10 +199,8 @@ func render(c *gin.Context, log *slog.Logger, e *apperr.Error, attrs ...slog.Att
 func currentUser(s *session.Signer) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		// Any problem with the cookie means "signed out", never an error.
-		if token, err := session.FromRequest(c.Request); err == nil {
-			if u, err := s.Verify(token); err == nil {
-				c.Set(userKey, u)
-			}
+		if u, err := s.UserFromRequest(c.Request); err == nil {
+			c.Set(userKey, u)
 		}
 	}
 }

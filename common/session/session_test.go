@@ -2,8 +2,10 @@ package session
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,12 +119,72 @@ func FuzzCookieToUser(f *testing.F) {
 	f.Fuzz(func(t *testing.T, header string) {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", header)
-		token, err := FromRequest(r)
-		if err != nil {
-			return
-		}
-		if u, err := s.Verify(token); err == nil && (u.ID != "id1" || u.Email != "a@x.io") {
-			t.Fatalf("accepted a token it did not issue: %+v", u)
+		// Twice: the second answer may come from the remembered cookies.
+		for range 2 {
+			if u, err := s.UserFromRequest(r); err == nil && (u.ID != "id1" || u.Email != "a@x.io") {
+				t.Fatalf("accepted a token it did not issue: %+v", u)
+			}
 		}
 	})
+}
+
+func requestWith(cookie string) *http.Request {
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", CookieName+"="+cookie)
+	return r
+}
+
+// A remembered cookie stops being accepted when its token expires.
+func TestUserFromRequestForgetsExpiredSessions(t *testing.T) {
+	now := time.Now()
+	s := newSigner(t).WithClock(func() time.Time { return now })
+	tok, _ := s.Issue("id1", "a@x.io")
+	cookie := EncodeCookie(tok)
+	for range 2 { // the second from memory
+		if u, err := s.UserFromRequest(requestWith(cookie)); err != nil || u.ID != "id1" {
+			t.Fatalf("fresh session: %+v, %v", u, err)
+		}
+	}
+	now = now.Add(time.Hour)
+	if u, err := s.UserFromRequest(requestWith(cookie)); err == nil {
+		t.Fatalf("expired session accepted: %+v", u)
+	}
+}
+
+// Many users at once, more than are remembered, with forged cookies mixed
+// in: each request gets its own user or an error, never another's (-race).
+func TestUserFromRequestConcurrently(t *testing.T) {
+	s := newSigner(t)
+	const users = maxVerified + 200
+	cookies := make([]string, users)
+	for i := range cookies {
+		tok, err := s.Issue(fmt.Sprint("id", i), fmt.Sprint(i, "@x.io"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookies[i] = EncodeCookie(tok)
+	}
+	forger, _ := NewSigner("not-the-key", time.Hour)
+	forged, _ := forger.Issue("id0", "0@x.io")
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < 4*users; i += 8 {
+				n := i % users
+				u, err := s.UserFromRequest(requestWith(cookies[n]))
+				if err != nil || u.ID != fmt.Sprint("id", n) || u.Email != fmt.Sprint(n, "@x.io") {
+					t.Errorf("cookie %d: %+v, %v", n, u, err)
+					return
+				}
+				if u, err := s.UserFromRequest(requestWith(EncodeCookie(forged))); err == nil {
+					t.Errorf("forged cookie accepted: %+v", u)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(s.verified.users); n > maxVerified {
+		t.Fatalf("%d cookies remembered, at most %d", n, maxVerified)
+	}
 }
