@@ -7,18 +7,18 @@ package main
 import (
 	"context"
 	"io"
-	"time"
 
 	"github.com/ticketing-go/ticketing/common/config"
 	"github.com/ticketing-go/ticketing/common/eventbus"
+	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/service"
 	"github.com/ticketing-go/ticketing/expiration/timer"
 )
 
 type settings struct {
 	config.Base
-	Bus            eventbus.Config
-	OutboxInterval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
+	Bus    eventbus.Config
+	Outbox outbox.Config
 }
 
 func main() { service.Main("expiration", run) }
@@ -37,7 +37,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.Outbox(ctx, cfg.Bus, store.Collection(), cfg.OutboxInterval)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Collection(), cfg.Outbox)
 	if err != nil {
 		return err
 	}

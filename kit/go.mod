@@ -99,7 +99,7 @@ require (
 	github.com/nats-io/nats-streaming-server v0.25.6
 	github.com/nats-io/nats.go v1.55.0
 	github.com/nats-io/stan.go v0.10.4
-	github.com/ticketing-go/ticketing/common v1.1.0
+	github.com/ticketing-go/ticketing/common v1.2.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	go.yaml.in/yaml/v3 v3.0.5
 )

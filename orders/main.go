@@ -10,6 +10,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/config"
 	"github.com/ticketing-go/ticketing/common/eventbus"
+	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/service"
 	"github.com/ticketing-go/ticketing/orders/order"
 )
@@ -19,8 +20,8 @@ type settings struct {
 	config.Session
 	Bus eventbus.Config
 	// Window is how long an order holds its ticket before it expires.
-	Window         time.Duration `env:"EXPIRATION_WINDOW" envDefault:"15m"`
-	OutboxInterval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
+	Window time.Duration `env:"EXPIRATION_WINDOW" envDefault:"15m"`
+	Outbox outbox.Config
 }
 
 func main() { service.Main("orders", run) }
@@ -46,7 +47,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.Outbox(ctx, cfg.Bus, store.Orders(), cfg.OutboxInterval)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Orders(), cfg.Outbox)
 	if err != nil {
 		return err
 	}

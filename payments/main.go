@@ -9,6 +9,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/config"
 	"github.com/ticketing-go/ticketing/common/eventbus"
+	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/service"
 	"github.com/ticketing-go/ticketing/payments/payment"
 )
@@ -20,8 +21,8 @@ type settings struct {
 	StripeKey string `env:"STRIPE_KEY,required,notEmpty"`
 	// StripeAPIURL points the client at another Stripe API peer
 	// (stripe-mock locally and in tests).
-	StripeAPIURL   string        `env:"STRIPE_API_URL"`
-	OutboxInterval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
+	StripeAPIURL string `env:"STRIPE_API_URL"`
+	Outbox       outbox.Config
 }
 
 func main() { service.Main("payments", run) }
@@ -44,7 +45,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.Outbox(ctx, cfg.Bus, store.Payments(), cfg.OutboxInterval)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Payments(), cfg.Outbox)
 	if err != nil {
 		return err
 	}

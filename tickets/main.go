@@ -6,10 +6,10 @@ package main
 import (
 	"context"
 	"io"
-	"time"
 
 	"github.com/ticketing-go/ticketing/common/config"
 	"github.com/ticketing-go/ticketing/common/eventbus"
+	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/service"
 	"github.com/ticketing-go/ticketing/tickets/ticket"
 )
@@ -17,10 +17,8 @@ import (
 type settings struct {
 	config.Base
 	config.Session
-	Bus eventbus.Config
-	// OutboxInterval is how often the relay looks for events a crash or an
-	// outage left unpublished.
-	OutboxInterval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
+	Bus    eventbus.Config
+	Outbox outbox.Config
 }
 
 func main() { service.Main("tickets", run) }
@@ -43,7 +41,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.Outbox(ctx, cfg.Bus, store.Collection(), cfg.OutboxInterval)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Collection(), cfg.Outbox)
 	if err != nil {
 		return err
 	}

@@ -59,18 +59,33 @@ type Publisher interface {
 	Publish(ctx context.Context, subject string, data []byte) error
 }
 
+// Config is the relay's timing, from the environment.
+type Config struct {
+	// Interval is how soon a pass that left events behind (the bus is
+	// down, a publish failed, another replica holds the lease) is retried.
+	Interval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
+	// IdleInterval is how often the relay looks for events no write kicked
+	// it for (a replica crashed between its write and its publish) while
+	// all is well. Every write kicks the relay, so this pass is only a
+	// safety net; on FerretDB it is a collection scan that holds up every
+	// other command of that database, so the local stack runs it less
+	// often. With several replicas keep it short: only the lease holder
+	// publishes, and the others' writes wait for its passes.
+	IdleInterval time.Duration `env:"OUTBOX_IDLE_INTERVAL" envDefault:"1s"`
+}
+
 // Relay publishes the pending events of one collection.
 type Relay struct {
-	coll     *mongo.Collection
-	pub      Publisher
-	log      *slog.Logger
-	interval time.Duration
-	kick     chan struct{}
-	kickMu   sync.Mutex
-	kicked   map[any]struct{} // documents written since the last pass
-	full     bool             // a Kick without ids asks for a full pass
-	owner    string           // this relay's lease name
-	mu       sync.Mutex       // one pass at a time, so per-entity order holds
+	coll   *mongo.Collection
+	pub    Publisher
+	log    *slog.Logger
+	cfg    Config
+	kick   chan struct{}
+	kickMu sync.Mutex
+	kicked map[any]struct{} // documents written since the last pass
+	full   bool             // a Kick without ids asks for a full pass
+	owner  string           // this relay's lease name
+	mu     sync.Mutex       // one pass at a time, so per-entity order holds
 
 	published prometheus.Counter
 	failed    prometheus.Counter
@@ -79,10 +94,24 @@ type Relay struct {
 
 // NewRelay returns a relay for coll that also runs every interval, to pick up
 // what a crash or an outage left behind.
+//
+// Deprecated: use NewRelayWith, which can space out the idle safety pass.
 func NewRelay(coll *mongo.Collection, pub Publisher, log *slog.Logger, interval time.Duration) *Relay {
+	return NewRelayWith(coll, pub, log, Config{Interval: interval, IdleInterval: interval})
+}
+
+// NewRelayWith returns a relay for coll that also runs on a timer (cfg), to
+// pick up what a crash or an outage left behind.
+func NewRelayWith(coll *mongo.Collection, pub Publisher, log *slog.Logger, cfg Config) *Relay {
 	name := coll.Name()
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.IdleInterval <= 0 {
+		cfg.IdleInterval = cfg.Interval
+	}
 	return &Relay{
-		coll: coll, pub: pub, log: log, interval: interval, kick: make(chan struct{}, 1), owner: bson.NewObjectID().Hex(),
+		coll: coll, pub: pub, log: log, cfg: cfg, kick: make(chan struct{}, 1), owner: bson.NewObjectID().Hex(),
 		published: prometheus.NewCounter(prometheus.CounterOpts{Name: "outbox_published_total",
 			Help: "Events the outbox relay published.", ConstLabels: prometheus.Labels{"collection": name}}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "outbox_publish_failures_total",
@@ -134,23 +163,33 @@ func (r *Relay) takeKicked() []any {
 	return ids
 }
 
-// Run relays until ctx ends: at start, on every Kick and on the timer.
+// Run relays until ctx ends: at start, on every Kick, and on a timer —
+// cfg.Interval after a pass that left events behind, cfg.IdleInterval after
+// a full pass that left none.
 func (r *Relay) Run(ctx context.Context) error {
 	if err := r.EnsureIndex(ctx); err != nil {
 		r.log.Warn("outbox: creating index", "collection", r.coll.Name(), "err", err)
 	}
-	t := time.NewTicker(r.interval)
+	t := time.NewTimer(r.cfg.Interval)
 	defer t.Stop()
 	var ids []any // nil: a full pass
 	for {
+		var behind bool
 		var err error
 		if ids == nil {
-			err = r.Flush(ctx)
+			behind, err = r.flushAll(ctx)
 		} else {
-			err = r.FlushIDs(ctx, ids)
+			behind, err = r.flushIDs(ctx, ids)
 		}
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("outbox: pass incomplete, will retry", "collection", r.coll.Name(), "err", err)
+		}
+		// A kicked pass that went well leaves the timer alone.
+		switch {
+		case behind || err != nil:
+			t.Reset(r.cfg.Interval)
+		case ids == nil:
+			t.Reset(r.cfg.IdleInterval)
 		}
 		select {
 		case <-ctx.Done():
@@ -184,19 +223,26 @@ type pending struct {
 // returns the first error; events after a failed one of the same document
 // wait for the next pass so their order holds.
 func (r *Relay) Flush(ctx context.Context) error {
+	_, err := r.flushAll(ctx)
+	return err
+}
+
+// flushAll is Flush; behind reports events left for a later pass (a failed
+// publish, or the lease held by another replica).
+func (r *Relay) flushAll(ctx context.Context) (behind bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ok, err := r.lease(ctx); !ok || err != nil {
-		return err
+		return true, err
 	}
 	cur, err := r.coll.Find(ctx, bson.D{{Key: Field + ".id", Value: bson.D{{Key: "$exists", Value: true}}}},
 		options.Find().SetProjection(bson.D{{Key: Field, Value: 1}}))
 	if err != nil {
-		return fmt.Errorf("outbox: find pending: %w", err)
+		return true, fmt.Errorf("outbox: find pending: %w", err)
 	}
 	var docs []pending
 	if err := cur.All(ctx, &docs); err != nil {
-		return fmt.Errorf("outbox: read pending: %w", err)
+		return true, fmt.Errorf("outbox: read pending: %w", err)
 	}
 	var firstErr error
 	left := 0
@@ -204,7 +250,7 @@ func (r *Relay) Flush(ctx context.Context) error {
 		// A long pass renews the lease as it goes, and stops if it lost it.
 		if i > 0 && i%200 == 0 {
 			if ok, err := r.lease(ctx); !ok || err != nil {
-				return err
+				return true, err
 			}
 		}
 		n, err := r.flushDoc(ctx, d)
@@ -214,23 +260,30 @@ func (r *Relay) Flush(ctx context.Context) error {
 		}
 	}
 	r.backlog.Set(float64(left))
-	return firstErr
+	return left > 0, firstErr
 }
 
 // FlushIDs publishes the pending events of the given documents.
 func (r *Relay) FlushIDs(ctx context.Context, ids []any) error {
+	_, err := r.flushIDs(ctx, ids)
+	return err
+}
+
+func (r *Relay) flushIDs(ctx context.Context, ids []any) (behind bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if ok, err := r.lease(ctx); !ok || err != nil {
-		return err
+		return true, err
 	}
 	var firstErr error
 	for _, id := range ids {
-		if _, err := r.flushDoc(ctx, pending{ID: id}); err != nil && firstErr == nil {
+		n, err := r.flushDoc(ctx, pending{ID: id})
+		behind = behind || n > 0
+		if err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
-	return firstErr
+	return behind, firstErr
 }
 
 // lease takes or renews this relay's lease on the collection; false means

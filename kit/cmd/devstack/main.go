@@ -212,6 +212,11 @@ func (s *stack) up(ctx context.Context, o options) error {
 			"STRIPE_API_URL":    envOr(o.env, "STRIPE_API_URL", mock.URL()),
 			"LOG_LEVEL":         envOr(o.env, "LOG_LEVEL", "warn"),
 			"SHUTDOWN_DRAIN":    "0s",
+			// One replica per service, so the relay's own lease is never
+			// in doubt, and on FerretDB its idle safety pass scans the
+			// collection while every other command of that database
+			// waits: every write kicks the relay anyway.
+			"OUTBOX_IDLE_INTERVAL": envOr(o.env, "OUTBOX_IDLE_INTERVAL", "10s"),
 		}
 		url := fmt.Sprintf("http://127.0.0.1:%d", svc.port)
 		if err := s.spawn(ctx, svc.name, filepath.Join(o.bin, svc.name), nil, "", env, url+"/readyz", url); err != nil {
