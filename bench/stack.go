@@ -37,8 +37,20 @@ type stack struct {
 }
 
 // startStack builds the binaries and runs the dev stack on fresh data, with
-// a short expiration window so expiry latency can be measured.
-func startStack(root string, bus string) (*stack, error) {
+// a short expiration window so expiry latency can be measured. A port the
+// previous stack just let go of can still be taken for a moment: it tries
+// three times.
+func startStack(root string, bus string) (st *stack, err error) {
+	for range 3 {
+		if st, err = startStackOnce(root, bus); err == nil {
+			return st, nil
+		}
+		fmt.Fprintln(os.Stderr, "bench: starting the stack:", err)
+	}
+	return nil, err
+}
+
+func startStackOnce(root string, bus string) (*stack, error) {
 	tmp, err := os.MkdirTemp("", "bench-")
 	if err != nil {
 		return nil, err
