@@ -28,9 +28,12 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) start(t *testing.T, clientID string) *svctest.Service {
+func (e *env) start(t *testing.T, clientID string, extra ...string) *svctest.Service {
 	vars := svctest.BusEnv(e.stan, clientID)
 	vars["MONGO_URI"] = e.mongo
+	for i := 0; i+1 < len(extra); i += 2 {
+		vars[extra[i]] = extra[i+1]
+	}
 	return svctest.Boot(t, run, vars)
 }
 
@@ -126,4 +129,18 @@ func TestTwoReplicasFireEachOnce(t *testing.T) {
 			t.Fatalf("order %s fired %d times", id, n)
 		}
 	}
+}
+
+// Fired timers go once their event is out and the retention has passed, so
+// the collection does not grow by one document per order forever.
+func TestFiredTimersArePurged(t *testing.T) {
+	e := newEnv(t)
+	e.start(t, "exp-purge", "FIRED_TIMER_RETENTION", "1ms")
+	timers := mongokit.Connect(t, e.mongo).Collection("timers")
+	id := e.orderCreated(t, time.Now().Add(200*time.Millisecond))
+	poll.Until(t, 10*time.Second, func() bool { return e.fired(id) == 1 }, "expiration:complete")
+	poll.Until(t, 10*time.Second, func() bool {
+		n, err := timers.CountDocuments(t.Context(), bson.D{})
+		return err == nil && n == 0
+	}, "the fired timer purged")
 }

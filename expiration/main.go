@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/ticketing-go/ticketing/common/config"
 	"github.com/ticketing-go/ticketing/common/eventbus"
@@ -19,6 +20,9 @@ type settings struct {
 	config.Base
 	Bus    eventbus.Config
 	Outbox outbox.Config
+	// FiredRetention is how long a fired timer is kept: while it exists, a
+	// redelivered order:created schedules nothing.
+	FiredRetention time.Duration `env:"FIRED_TIMER_RETENTION" envDefault:"1h"`
 }
 
 func main() { service.Main("expiration", run) }
@@ -41,7 +45,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if err != nil {
 		return err
 	}
-	sched := newScheduler(store, relay, svc.Log)
+	sched := newScheduler(store, relay, svc.Log, cfg.FiredRetention)
 
 	l := &listeners{store: store, sched: sched}
 	if err := svc.Listen(bus, l.all(cfg.Bus.AckWait, svc.Log)...); err != nil {

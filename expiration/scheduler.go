@@ -12,16 +12,21 @@ import (
 // scheduler fires timers when they fall due. It sleeps until the earliest
 // one, wakes early when a new timer is scheduled, and looks again at least
 // every maxSleep — other replicas may have added timers it was not told of.
+// Once a minute it deletes the timers that fired more than retain ago.
 type scheduler struct {
-	store    *timer.Store
-	relay    *outbox.Relay
-	log      *slog.Logger
-	wake     chan struct{}
-	maxSleep time.Duration
+	store     *timer.Store
+	relay     *outbox.Relay
+	log       *slog.Logger
+	wake      chan struct{}
+	maxSleep  time.Duration
+	retain    time.Duration
+	lastPurge time.Time
 }
 
-func newScheduler(store *timer.Store, relay *outbox.Relay, log *slog.Logger) *scheduler {
-	return &scheduler{store: store, relay: relay, log: log, wake: make(chan struct{}, 1), maxSleep: time.Second}
+const purgeEvery = time.Minute
+
+func newScheduler(store *timer.Store, relay *outbox.Relay, log *slog.Logger, retain time.Duration) *scheduler {
+	return &scheduler{store: store, relay: relay, log: log, wake: make(chan struct{}, 1), maxSleep: time.Second, retain: retain}
 }
 
 // Wake makes the scheduler look again now.
@@ -58,6 +63,12 @@ func (s *scheduler) tick(ctx context.Context) time.Duration {
 	if err != nil {
 		s.log.Warn("firing due expirations", "err", err)
 		return s.maxSleep
+	}
+	if now := time.Now(); now.Sub(s.lastPurge) >= min(purgeEvery, s.retain) {
+		s.lastPurge = now
+		if _, err := s.store.Purge(ctx, now.Add(-s.retain)); err != nil {
+			s.log.Warn("purging fired expirations", "err", err)
+		}
 	}
 	next, ok, err := s.store.Next(ctx)
 	if err != nil {

@@ -23,6 +23,7 @@ type Timer struct {
 	OrderID   string    `bson:"_id"`
 	ExpiresAt time.Time `bson:"expiresAt"`
 	Fired     bool      `bson:"fired"`
+	FiredAt   time.Time `bson:"firedAt,omitempty"`
 }
 
 // Store keeps the timers.
@@ -82,7 +83,7 @@ func (s *Store) FireDue(ctx context.Context, now time.Time) ([]any, error) {
 			return fired, err
 		}
 		res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: t.OrderID}, {Key: "fired", Value: false}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "fired", Value: true}}}, outbox.Push(ev)})
+			bson.D{{Key: "$set", Value: bson.D{{Key: "fired", Value: true}, {Key: "firedAt", Value: now}}}, outbox.Push(ev)})
 		if err != nil {
 			return fired, fmt.Errorf("timers: fire: %w", err)
 		}
@@ -91,6 +92,19 @@ func (s *Store) FireDue(ctx context.Context, now time.Time) ([]any, error) {
 		}
 	}
 	return fired, nil
+}
+
+// Purge deletes the timers that fired before the given time and whose
+// event has been published. A fired timer is kept a while so that a
+// redelivered order:created finds it and schedules nothing; after that it
+// would only grow the collection.
+func (s *Store) Purge(ctx context.Context, firedBefore time.Time) (int64, error) {
+	res, err := s.c.DeleteMany(ctx, bson.D{{Key: "fired", Value: true}, {Key: "firedAt", Value: bson.D{{Key: "$lt", Value: firedBefore}}},
+		{Key: outbox.Field + ".id", Value: bson.D{{Key: "$exists", Value: false}}}})
+	if err != nil {
+		return 0, fmt.Errorf("timers: purge: %w", err)
+	}
+	return res.DeletedCount, nil
 }
 
 // Next returns when the earliest pending timer is due, or false if none is.
