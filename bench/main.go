@@ -1,4 +1,5 @@
-// Command bench is `make bench`: it starts the platform (or targets -url),
+// Command bench is `make bench`: it starts the platform (or benches a running
+// one at -url through its public API),
 // runs fixed scenarios through the gateway and direct to each service beside
 // the limits they are measured against (a bare net/http handler, the raw
 // driver's findOne), and writes a table to stdout and bench/results.
@@ -41,12 +42,18 @@ var (
 	workers  = flag.Int("c", 16, "concurrent clients")
 	outDir   = flag.String("out", "bench/results", "where the results file goes")
 	bus      = flag.String("bus", "stan", "event bus of the stack: stan or jetstream")
+	baseURL  = flag.String("url", "", "bench a running platform at this base URL (the gateway or the ingress) instead of starting one: only the scenarios that need nothing but its HTTP API")
 	rows     []row
 )
 
 func main() {
 	flag.Parse()
 	root, _ := os.Getwd()
+	if *baseURL != "" {
+		remote(strings.TrimSuffix(*baseURL, "/"))
+		report()
+		return
+	}
 	fmt.Println("starting the bench stack…")
 	st, err := startStack(root, *bus)
 	if err != nil {
@@ -199,6 +206,32 @@ func publishToHandler(root string) {
 		rows = append(rows, r)
 	}
 }
+
+// remote benches a platform it did not start, through its public base URL
+// only: no direct service ports, databases, processes or expiry window.
+func remote(base string) {
+	gatewayURL = base
+	for svc := range direct {
+		direct[svc] = base
+	}
+	remoteMode = true
+	seller, buyer := signup(), signup()
+	bare := bareServer()
+	attack("bare net/http handler (limit, local)", get(bare+"/", ""), "")
+	attack("currentuser", get(base+"/api/users/currentuser", seller), "")
+	var ids []string
+	for range 100 {
+		ids = append(ids, createTicket(seller))
+	}
+	attack("ticket show", getMany(base+"/api/tickets/", ids), "")
+	attack("ticket list (page 100)", get(base+"/api/tickets?limit=100", ""), "")
+	purchase(seller, buyer)
+	attack("ticket create", post(base+"/api/tickets", seller, `{"title":"Bench","price":"20.00"}`), "")
+	attack("signin (bcrypt)", post(base+"/api/users/signin", "", `{"email":"`+benchEmail+`","password":"Passw0rd!"}`), "successful sign-ins")
+}
+
+// remoteMode: no database to look into; waitReplica asks the API instead.
+var remoteMode bool
 
 var benchEmail string
 
@@ -393,6 +426,11 @@ func purchase(seller, buyer string) {
 		waitReplica(id)
 		t0 := time.Now()
 		status, o := doJSON("POST", gatewayURL+"/api/orders", buyer, `{"ticketId":"`+id+`"}`)
+		for deadline := time.Now().Add(30 * time.Second); remoteMode && status == 404 && time.Now().Before(deadline); {
+			time.Sleep(2 * time.Millisecond) // the replica has not heard of the ticket yet
+			t0 = time.Now()
+			status, o = doJSON("POST", gatewayURL+"/api/orders", buyer, `{"ticketId":"`+id+`"}`)
+		}
 		if status != 201 {
 			panic(fmt.Sprintf("order: %d %v", status, o))
 		}
@@ -420,9 +458,16 @@ func purchase(seller, buyer string) {
 		flow = append(flow, sample{d: time.Since(t0)})
 	}
 	rows = append(rows, summarize("order → ticket shows orderId", reserve, 0, fmt.Sprintf("%d orders, one at a time", n)))
-	rows = append(rows, summarize("payment (accepted → 201)", pay, 0, "stripe-mock"))
+	provider := "stripe-mock"
+	if remoteMode {
+		provider = "" // whatever Stripe peer the target talks to
+	}
+	rows = append(rows, summarize("payment (accepted → 201)", pay, 0, provider))
 	rows = append(rows, summarize("purchase flow (order + pay)", flow, 0, ""))
 
+	if remoteMode {
+		return // its expiration window is not ours to set
+	}
 	// Expiry: orders of the bench stack expire after 2 s. One poller reads
 	// the orders database for all of them at once every 2 ms: a poller per
 	// order through the API would queue on the very database the
@@ -470,8 +515,13 @@ var ordersDB = sync.OnceValue(func() *mongo.Database {
 	return c.Database("orders")
 })
 
-// waitReplica waits until the orders service has the ticket.
+// waitReplica waits until the orders service has the ticket. Remotely it
+// cannot look, so it returns at once: the order below is retried while the
+// orders service answers 404 for a ticket it has not heard of yet.
 func waitReplica(id string) {
+	if remoteMode {
+		return
+	}
 	oid, _ := bson.ObjectIDFromHex(id)
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		n, _ := ordersDB().Collection("tickets").CountDocuments(context.Background(), bson.D{{Key: "_id", Value: oid}})
@@ -594,7 +644,11 @@ func report() {
 	var b strings.Builder
 	now := time.Now().UTC()
 	fmt.Fprintf(&b, "# Bench %s\n\n", now.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(&b, "Machine: %s. Event bus: %s (and the other one for the event latencies). %d concurrent clients, %v per scenario after a 1 s warm-up; the stack is `make run`'s (embedded FerretDB behind its serializing gate, the real binaries, the gateway).\n\n", machine(), *bus, *workers, *duration)
+	if remoteMode {
+		fmt.Fprintf(&b, "Machine (of the load tool): %s. Target: %s, through its public API only. %d concurrent clients, %v per scenario after a 1 s warm-up.\n\n", machine(), gatewayURL, *workers, *duration)
+	} else {
+		fmt.Fprintf(&b, "Machine: %s. Event bus: %s (and the other one for the event latencies). %d concurrent clients, %v per scenario after a 1 s warm-up; the stack is `make run`'s (embedded FerretDB behind its serializing gate, the real binaries, the gateway).\n\n", machine(), *bus, *workers, *duration)
+	}
 	b.WriteString("| scenario | req/s | p50 | p90 | p99 | errors | note |\n|---|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rows {
 		if r.p50 == 0 && r.rps == 0 {
@@ -628,12 +682,18 @@ func report() {
 		}
 		return fmt.Sprintf("%.0f%%", 100*x/y)
 	}
-	fmt.Fprintf(&b, "\nRatios: currentuser direct / bare handler = %s (target ≥ 50%%); ticket show direct / raw findOne = %s (target ≥ 80%%).\n",
-		ratio("currentuser direct", "bare net/http handler (limit)"), ratio("ticket show direct", "raw driver findOne (limit)"))
-	b.WriteString("\nThe list page asks the database for 100 unreserved tickets sorted by id with a limit (index `available_by_id`), so the tickets service's own CPU per request is the same at 100 and 10,000 tickets. FerretDB v1 does not use secondary indexes and scans the collection, so its cost (and the latency) grows with the collection here — a real MongoDB serves the page from the index.\n")
+	if !remoteMode {
+		fmt.Fprintf(&b, "\nRatios: currentuser direct / bare handler = %s (target ≥ 50%%); ticket show direct / raw findOne = %s (target ≥ 80%%).\n",
+			ratio("currentuser direct", "bare net/http handler (limit)"), ratio("ticket show direct", "raw driver findOne (limit)"))
+		b.WriteString("\nThe list page asks the database for 100 unreserved tickets sorted by id with a limit (index `available_by_id`), so the tickets service's own CPU per request is the same at 100 and 10,000 tickets. FerretDB v1 does not use secondary indexes and scans the collection, so its cost (and the latency) grows with the collection here — a real MongoDB serves the page from the index.\n")
+	}
 	fmt.Print("\n" + b.String())
 	_ = os.MkdirAll(*outDir, 0o755)
-	path := filepath.Join(*outDir, now.Format("2006-01-02")+".md")
+	name := now.Format("2006-01-02")
+	if remoteMode {
+		name += "-remote"
+	}
+	path := filepath.Join(*outDir, name+".md")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return
