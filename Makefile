@@ -41,7 +41,7 @@ client: client/.next/standalone/server.js
 run: build devstack client
 	bin/devstack
 
-# The load tool: starts its own stack (ports +30000) and writes bench/results/<date>.md.
+# The load tool: starts its own stack (ports +2000) and writes bench/results/<date>.md.
 bench:
 	go run ./bench $(BENCH_FLAGS)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The browser tests: build the client, start the platform as `make run` does
-# (on ports +10000, fresh data, 20 s orders), and drive it with Chromium.
+# (on ports +3000, fresh data, 20 s orders), and drive it with Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,16 +24,16 @@ cleanup() {
 trap cleanup EXIT
 make --no-print-directory build devstack BIN="$tmp/bin" >/dev/null
 
-EXPIRATION_WINDOW=20s LOG_LEVEL=warn "$tmp/bin/devstack" -data "$tmp/data" -bin "$tmp/bin" -port-offset 10000 \
+EXPIRATION_WINDOW=20s LOG_LEVEL=warn "$tmp/bin/devstack" -data "$tmp/data" -bin "$tmp/bin" -port-offset 3000 \
   -client "$root/client/.next/standalone" -ingress "$root/infra/k8s/base/ingress.yaml" >"$tmp/devstack.log" 2>&1 &
 stack=$!
 for _ in $(seq 1 600); do
-  if curl -fsS -o /dev/null http://127.0.0.1:18080/ 2>/dev/null; then break; fi
+  if curl -fsS -o /dev/null http://127.0.0.1:11080/ 2>/dev/null; then break; fi
   if ! kill -0 "$stack" 2>/dev/null; then cat "$tmp/devstack.log"; exit 1; fi
   sleep 0.2
 done
-echo "== browser tests against http://127.0.0.1:18080"
-if ! (cd client && BASE_URL=http://127.0.0.1:18080 npm run --silent test:e2e); then
+echo "== browser tests against http://127.0.0.1:11080"
+if ! (cd client && BASE_URL=http://127.0.0.1:11080 npm run --silent test:e2e); then
   echo "--- devstack log"; tail -50 "$tmp/devstack.log"; exit 1
 fi
 echo "screenshots: client/test-results/screenshots/"

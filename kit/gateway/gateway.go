@@ -100,6 +100,11 @@ func Match(routes []Route, path string) (Route, bool) {
 // Handler proxies each request to the backend of its route; backends maps a
 // Service name to a base URL ("auth-srv" → "http://127.0.0.1:3101").
 func Handler(routes []Route, backends map[string]string) (http.Handler, error) {
+	// Keep connections to the backends open between requests, as
+	// ingress-nginx does (upstream keepalive): net/http's default keeps two
+	// idle ones per host, so under concurrency most requests would dial anew.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 1024, 256
 	proxies := map[string]*httputil.ReverseProxy{}
 	for _, r := range routes {
 		raw, ok := backends[r.Service]
@@ -111,6 +116,7 @@ func Handler(routes []Route, backends map[string]string) (http.Handler, error) {
 			return nil, fmt.Errorf("gateway: backend %s: %w", r.Service, err)
 		}
 		proxies[r.Service] = &httputil.ReverseProxy{
+			Transport: transport,
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.SetXForwarded()

@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fs.IntVar(&o.natsPort, "nats-port", 4222, "NATS Streaming client port")
 	fs.IntVar(&o.stripePort, "stripe-port", 12111, "stripe-mock port")
 	fs.IntVar(&o.clientPort, "client-port", 3000, "web client port")
-	fs.IntVar(&o.offset, "port-offset", 0, "added to every port, so a test stack runs beside `make run`")
+	fs.IntVar(&o.offset, "port-offset", 0, "added to every port, so a test stack runs beside `make run`; keep every port below 32768, out of the kernel's range for outgoing connections (tests use 1000, 2000, 3000)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof of this process (the embedded databases and bus) on this address")
 	if err := fs.Parse(args); err != nil {
 		return err
