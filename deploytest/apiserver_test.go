@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticketing-go/ticketing/kit/poll"
 )
 
 // TestServerDryRun applies every overlay with `kubectl apply --dry-run=server`
@@ -71,16 +73,15 @@ current-context: local
 		cmd.Stdin = bytes.NewReader(stdin)
 		return cmd.CombinedOutput()
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	var last string
+	readyCtx, readyCancel := context.WithTimeout(ctx, 90*time.Second)
+	defer readyCancel()
+	if err := poll.Wait(readyCtx, poll.Interval, func() (bool, error) {
 		out, err := k(nil, "get", "--raw", "/readyz")
-		if err == nil && strings.TrimSpace(string(out)) == "ok" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kube-apiserver not ready: %v %s (logs in %s)", err, out, dir)
-		}
-		time.Sleep(200 * time.Millisecond) // polling with a deadline
+		last = fmt.Sprintf("%v %s", err, out)
+		return err == nil && strings.TrimSpace(string(out)) == "ok", nil
+	}); err != nil {
+		t.Fatalf("kube-apiserver not ready: %v; last answer: %s (logs in %s)", err, last, dir)
 	}
 	if out, err := k(nil, "create", "namespace", "deploytest"); err != nil {
 		t.Fatalf("create namespace: %v\n%s", err, out)
