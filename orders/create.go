@@ -37,6 +37,9 @@ func (a *api) create(c *gin.Context) error {
 		return err
 	}
 	user, _ := httpx.CurrentUser(c)
+	if t.UserID == user.ID {
+		return apperr.BadRequest("Cannot order your own ticket")
+	}
 	o := order.Order{ID: bson.NewObjectID(), UserID: user.ID, Status: order.Created,
 		ExpiresAt: a.now().Add(a.window).UTC().Truncate(1e6), TicketID: t.ID}
 	ev, err := outbox.NewEvent(events.SubjectOrderCreated, o.Created(t))

@@ -36,7 +36,7 @@ func boot(t *testing.T, extra ...string) *env {
 	}
 	e := &env{base: svctest.Boot(t, run, vars).URL}
 	e.bus = svctest.Bus(t, stan)
-	e.rec = svctest.Record(t, e.bus, events.SubjectOrderCreated, events.SubjectOrderCancelled)
+	e.rec = svctest.Record(t, e.bus, events.SubjectOrderCreated, events.SubjectOrderCancelled, events.SubjectOrderCompleted)
 	return e
 }
 
@@ -310,4 +310,118 @@ func TestTicketReplicaAppliesVersionsInOrder(t *testing.T) {
 		tk := c.Do(t, "GET", "/api/orders/"+oid, nil).Map(t)["ticket"].(map[string]any)
 		return tk["version"] == 2.0 && tk["title"] == "v2" && tk["price"] == 3.0
 	}, "replica at version 2")
+}
+
+func TestCannotOrderOwnTicket(t *testing.T) {
+	e := boot(t)
+	seller, sellerID := e.user(t)
+	id := bson.NewObjectID().Hex()
+	svctest.Publish(t, e.bus, events.SubjectTicketCreated, events.TicketCreated{ID: id, Version: 0, Title: "Mine", Price: 100, UserID: sellerID})
+	poll.Until(t, 10*time.Second, func() bool { return placeOrder(t, seller, id).Status != 404 }, "ticket replicated")
+	if r := placeOrder(t, seller, id); r.Status != 400 || fmt.Sprint(r.Errors(t)) != "[{Cannot order your own ticket }]" {
+		t.Fatalf("own ticket: %d %s", r.Status, r.Body)
+	}
+	buyer, _ := e.user(t)
+	if r := placeOrder(t, buyer, id); r.Status != 201 {
+		t.Fatalf("someone else: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestPaymentAuthorizedCompletesTheOrder(t *testing.T) {
+	e := boot(t)
+	c, _ := e.user(t)
+	tid := e.ticket(t, "Paid", 100)
+	oid := placeOrder(t, c, tid).Map(t)["id"].(string)
+	pid := bson.NewObjectID().Hex()
+	svctest.Publish(t, e.bus, events.SubjectPaymentAuthorized, events.PaymentAuthorized{ID: pid, OrderID: oid, StripeID: "ch_1"})
+	poll.Until(t, 10*time.Second, func() bool { return len(e.rec.Raw(events.SubjectOrderCompleted)) == 1 }, "order:completed")
+	want := fmt.Sprintf(`{"id":"%s","version":1,"paymentId":"%s","ticket":{"id":"%s"}}`, oid, pid, tid)
+	if got := e.rec.Raw(events.SubjectOrderCompleted)[0]; got != want {
+		t.Fatalf("event %s\nwant  %s", got, want)
+	}
+	if o := c.Do(t, "GET", "/api/orders/"+oid, nil).Map(t); o["status"] != "complete" || o["version"] != 1.0 {
+		t.Fatalf("order %v", o)
+	}
+	// A second payment (or a redelivery) changes nothing and emits nothing.
+	svctest.Publish(t, e.bus, events.SubjectPaymentAuthorized, events.PaymentAuthorized{ID: bson.NewObjectID().Hex(), OrderID: oid, StripeID: "ch_2"})
+	e.expireAndFlush(t, oid)
+	if n := len(e.rec.Raw(events.SubjectOrderCompleted)); n != 0 {
+		t.Fatalf("%d more order:completed", n)
+	}
+	if r := c.Do(t, "DELETE", "/api/orders/"+oid, nil); r.Status != 400 || r.Errors(t)[0].Message != "Cannot cancel a completed order" {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestPaymentAfterExpiresAtCancels: expiry is exact. A payment authorized
+// after expiresAt, before the expiration service fired, does not make the
+// order paid: the order is cancelled there and then.
+func TestPaymentAfterExpiresAtCancels(t *testing.T) {
+	e := boot(t, "EXPIRATION_WINDOW", "1s")
+	c, _ := e.user(t)
+	tid := e.ticket(t, "Late", 100)
+	o := placeOrder(t, c, tid).Map(t)
+	at, _ := time.Parse(time.RFC3339, o["expiresAt"].(string))
+	poll.Until(t, 5*time.Second, func() bool { return time.Now().After(at) }, "expiresAt to pass")
+	svctest.Publish(t, e.bus, events.SubjectPaymentAuthorized, events.PaymentAuthorized{ID: bson.NewObjectID().Hex(), OrderID: o["id"].(string), StripeID: "ch_1"})
+	poll.Until(t, 10*time.Second, func() bool { return len(e.rec.Raw(events.SubjectOrderCancelled)) == 1 }, "order:cancelled")
+	if got := c.Do(t, "GET", "/api/orders/"+o["id"].(string), nil).Map(t)["status"]; got != "cancelled" || len(e.rec.Raw(events.SubjectOrderCompleted)) != 0 {
+		t.Fatalf("status %v, %d order:completed", got, len(e.rec.Raw(events.SubjectOrderCompleted)))
+	}
+}
+
+// TestOneOutcomePerOrder races a payment's authorization against the
+// buyer's cancel, and against the expiry, many rounds at once: each order
+// ends either complete with one order:completed and every cancel refused,
+// or cancelled with one order:cancelled and no order:completed.
+func TestOneOutcomePerOrder(t *testing.T) {
+	e := boot(t)
+	c, _ := e.user(t)
+	const rounds = 12
+	type round struct {
+		order, ticket string
+		cancel        int
+	}
+	set := make([]round, rounds)
+	for i := range set {
+		set[i].ticket = e.ticket(t, fmt.Sprint("Race ", i), 100)
+		set[i].order = placeOrder(t, c, set[i].ticket).Map(t)["id"].(string)
+	}
+	e.rec.Reset()
+	var wg sync.WaitGroup
+	for i := range set {
+		r := &set[i]
+		pay := func() {
+			svctest.Publish(t, e.bus, events.SubjectPaymentAuthorized, events.PaymentAuthorized{ID: bson.NewObjectID().Hex(), OrderID: r.order, StripeID: "ch"})
+		}
+		other := func() { r.cancel = c.Do(t, "DELETE", "/api/orders/"+r.order, nil).Status }
+		if i%3 == 2 { // the expiry instead of the buyer
+			other = func() {
+				svctest.Publish(t, e.bus, events.SubjectExpirationComplete, events.ExpirationComplete{OrderID: r.order})
+			}
+		}
+		if i%2 == 0 {
+			pay, other = other, pay
+		}
+		wg.Go(pay)
+		wg.Go(other)
+	}
+	wg.Wait()
+	for _, r := range set {
+		var status any
+		poll.Until(t, 10*time.Second, func() bool {
+			status = c.Do(t, "GET", "/api/orders/"+r.order, nil).Map(t)["status"]
+			completed := len(e.rec.Messages(events.SubjectOrderCompleted, "id", r.order))
+			cancelled := len(e.rec.Messages(events.SubjectOrderCancelled, "id", r.order))
+			return (status == "complete" && completed == 1) || (status == "cancelled" && cancelled == 1)
+		}, "order %s to settle", r.order)
+		completed := len(e.rec.Messages(events.SubjectOrderCompleted, "id", r.order))
+		cancelled := len(e.rec.Messages(events.SubjectOrderCancelled, "id", r.order))
+		switch {
+		case status == "complete" && (cancelled != 0 || (r.cancel != 0 && r.cancel != 400)):
+			t.Errorf("order %s complete, yet %d order:cancelled and the cancel answered %d", r.order, cancelled, r.cancel)
+		case status == "cancelled" && (completed != 0 || (r.cancel != 0 && r.cancel != 204)):
+			t.Errorf("order %s cancelled, yet %d order:completed and the cancel answered %d", r.order, completed, r.cancel)
+		}
+	}
 }

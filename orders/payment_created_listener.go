@@ -11,6 +11,10 @@ import (
 )
 
 // paymentCreated marks the order complete; its ticket stays claimed for good.
+// Our payments service emits payment:created only once this service made the
+// order complete (order:completed), so here it is a duplicate; the listener
+// stays for a payments service of the original app, which charges first and
+// tells afterwards.
 func (a *api) paymentCreated(ctx context.Context, e events.PaymentCreated) error {
 	id, err := bson.ObjectIDFromHex(e.OrderID)
 	if err != nil {
@@ -28,10 +32,11 @@ func (a *api) paymentCreated(ctx context.Context, e events.PaymentCreated) error
 			return nil // a duplicate
 		}
 		if o.Status == order.Cancelled {
-			// Payments refuses cancelled orders, but a cancel can still race
-			// a charge. The ticket may be someone else's by now, so the
-			// order stays cancelled and the charge needs a refund.
-			a.log.Error("payment for a cancelled order; refund it", "order", e.OrderID, "payment", e.ID, "stripeId", e.StripeID)
+			// Only a payments service that charges before asking gets here.
+			// The ticket may be someone else's by now, so the order stays
+			// cancelled; ours refunds such a charge when it hears
+			// order:cancelled.
+			a.log.Error("payment for a cancelled order", "order", e.OrderID, "payment", e.ID, "stripeId", e.StripeID)
 			return nil
 		}
 		_, err = a.store.Transition(ctx, o, order.Complete, nil)

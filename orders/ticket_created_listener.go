@@ -17,6 +17,7 @@ func (a *api) listeners(ackWait time.Duration, log *slog.Logger) []events.Listen
 		events.On(events.SubjectTicketUpdated, events.GroupOrders, ackWait, log, a.ticketUpdated),
 		events.On(events.SubjectExpirationComplete, events.GroupOrders, ackWait, log, a.expirationComplete),
 		events.On(events.SubjectPaymentCreated, events.GroupOrders, ackWait, log, a.paymentCreated),
+		events.On(events.SubjectPaymentAuthorized, events.GroupOrders, ackWait, log, a.paymentAuthorized),
 	}
 }
 
@@ -26,6 +27,6 @@ func (a *api) ticketCreated(ctx context.Context, e events.TicketCreated) error {
 	if err != nil {
 		return nil // not a ticket id of ours; nothing can make it one
 	}
-	_, err = a.store.CreateTicket(ctx, order.Ticket{ID: id, Title: e.Title, Price: e.Price, Version: e.Version})
+	_, err = a.store.CreateTicket(ctx, order.Ticket{ID: id, Title: e.Title, Price: e.Price, Version: e.Version, UserID: e.UserID})
 	return err
 }

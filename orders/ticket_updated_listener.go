@@ -17,6 +17,6 @@ func (a *api) ticketUpdated(ctx context.Context, e events.TicketUpdated) error {
 	if err != nil {
 		return nil
 	}
-	_, err = a.store.UpdateTicket(ctx, order.Ticket{ID: id, Title: e.Title, Price: e.Price, Version: e.Version})
+	_, err = a.store.UpdateTicket(ctx, order.Ticket{ID: id, Title: e.Title, Price: e.Price, Version: e.Version, UserID: e.UserID})
 	return err
 }

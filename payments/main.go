@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -23,6 +24,9 @@ type settings struct {
 	// (stripe-mock locally and in tests).
 	StripeAPIURL string `env:"STRIPE_API_URL"`
 	Outbox       outbox.Config
+	// Timeout is how long a payment request waits for the orders service
+	// to decide before it answers 503 (the payment then follows the order).
+	Timeout time.Duration `env:"PAYMENT_TIMEOUT" envDefault:"10s"`
 }
 
 func main() { service.Main("payments", run) }
@@ -41,7 +45,10 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		return err
 	}
 	defer svc.Close(ctx)
-	store, err := payment.NewStore(ctx, svc.DB)
+	if cfg.Timeout <= 0 {
+		return fmt.Errorf("PAYMENT_TIMEOUT: must be positive, got %s", cfg.Timeout)
+	}
+	store, err := payment.NewStore(ctx, svc.DB, 2*cfg.Timeout)
 	if err != nil {
 		return err
 	}
@@ -50,9 +57,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		return err
 	}
 
-	a := &api{store: store, relay: relay, charger: newStripeCharger(cfg.StripeKey, cfg.StripeAPIURL), now: time.Now}
+	a := &api{log: svc.Log, store: store, relay: relay, charger: newStripeCharger(cfg.StripeKey, cfg.StripeAPIURL), now: time.Now,
+		timeout: cfg.Timeout, staleAfter: 2 * cfg.Timeout, repairEvery: cfg.Timeout, refunds: newRefunds()}
+	svc.Metrics.Register(a.refunds)
 	if err := svc.Listen(bus, a.listeners(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}
-	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)
+	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run, a.repair)
 }

@@ -8,12 +8,16 @@ import (
 	"github.com/ticketing-go/ticketing/common/events"
 )
 
-// orderCancelled marks the replica cancelled, in version order.
+// orderCancelled marks the replica cancelled, in version order, and lets go
+// of any money the order's payment holds. A duplicate settles too: settling
+// twice moves nothing twice.
 func (a *api) orderCancelled(ctx context.Context, e events.OrderCancelled) error {
 	id, err := bson.ObjectIDFromHex(e.ID)
 	if err != nil {
 		return nil
 	}
-	_, err = a.store.CancelOrder(ctx, id, e.Version)
-	return err
+	if _, err := a.store.CancelOrder(ctx, id, e.Version); err != nil {
+		return err
+	}
+	return a.settleListener(ctx, id)
 }

@@ -15,6 +15,7 @@ func (a *api) listeners(ackWait time.Duration, log *slog.Logger) []events.Listen
 	return []events.Listener{
 		events.On(events.SubjectOrderCreated, events.GroupPayments, ackWait, log, a.orderCreated),
 		events.On(events.SubjectOrderCancelled, events.GroupPayments, ackWait, log, a.orderCancelled),
+		events.On(events.SubjectOrderCompleted, events.GroupPayments, ackWait, log, a.orderCompleted),
 	}
 }
 
@@ -24,6 +25,7 @@ func (a *api) orderCreated(ctx context.Context, e events.OrderCreated) error {
 	if err != nil {
 		return nil
 	}
-	_, err = a.store.CreateOrder(ctx, payment.Order{ID: id, Version: e.Version, Status: e.Status, UserID: e.UserID, Price: e.Ticket.Price})
+	_, err = a.store.CreateOrder(ctx, payment.Order{ID: id, Version: e.Version, Status: e.Status, UserID: e.UserID,
+		Price: e.Ticket.Price, ExpiresAt: e.ExpiresAt})
 	return err
 }

@@ -27,9 +27,17 @@ const (
 	SubjectPaymentCreated     = "payment:created"
 )
 
+// The subjects this platform adds to the original's, for its one outcome per
+// order (CONTRACT §6): payments asks, orders decides.
+const (
+	SubjectPaymentAuthorized = "payment:authorized"
+	SubjectOrderCompleted    = "order:completed"
+)
+
 // Subjects lists every subject, for transports that declare them up front.
 var Subjects = []string{SubjectTicketCreated, SubjectTicketUpdated, SubjectOrderCreated,
-	SubjectOrderCancelled, SubjectExpirationComplete, SubjectPaymentCreated}
+	SubjectOrderCancelled, SubjectExpirationComplete, SubjectPaymentCreated,
+	SubjectPaymentAuthorized, SubjectOrderCompleted}
 
 // The queue groups (also the durable names), one per consuming service.
 const (
@@ -82,10 +90,14 @@ type OrderCancelled struct {
 	Ticket  OrderCancelledTicket `json:"ticket"`
 }
 
-// OrderCancelledTicket is the ticket inside order:cancelled.
-type OrderCancelledTicket struct {
+// TicketRef is a ticket named by id only, inside order:cancelled and
+// order:completed.
+type TicketRef struct {
 	ID string `json:"id"`
 }
+
+// OrderCancelledTicket is the ticket inside order:cancelled.
+type OrderCancelledTicket = TicketRef
 
 // ExpirationComplete is the payload of expiration:complete.
 type ExpirationComplete struct {
@@ -97,6 +109,24 @@ type PaymentCreated struct {
 	ID       string `json:"id"`
 	OrderID  string `json:"orderId"`
 	StripeID string `json:"stripeId"`
+}
+
+// PaymentAuthorized is the payload of payment:authorized: the buyer's card
+// holds the order's price (an authorization not yet captured) and payments
+// asks orders to make the order paid by this payment.
+type PaymentAuthorized struct {
+	ID       string `json:"id"`
+	OrderID  string `json:"orderId"`
+	StripeID string `json:"stripeId"`
+}
+
+// OrderCompleted is the payload of order:completed: the order is paid by
+// PaymentID, for good (its authorization is to be captured).
+type OrderCompleted struct {
+	ID        string    `json:"id"`
+	Version   int64     `json:"version"`
+	PaymentID string    `json:"paymentId"`
+	Ticket    TicketRef `json:"ticket"`
 }
 
 // timeLayout is JavaScript's Date.toISOString, what the Node services send.

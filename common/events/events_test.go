@@ -29,6 +29,9 @@ func TestPayloadWireForms(t *testing.T) {
 			`{"id":"o1","version":1,"ticket":{"id":"t1"}}`},
 		{"expiration:complete", events.ExpirationComplete{OrderID: "o1"}, `{"orderId":"o1"}`},
 		{"payment:created", events.PaymentCreated{ID: "p1", OrderID: "o1", StripeID: "ch_1"}, `{"id":"p1","orderId":"o1","stripeId":"ch_1"}`},
+		{"payment:authorized", events.PaymentAuthorized{ID: "p1", OrderID: "o1", StripeID: "ch_1"}, `{"id":"p1","orderId":"o1","stripeId":"ch_1"}`},
+		{"order:completed", events.OrderCompleted{ID: "o1", Version: 1, PaymentID: "p1", Ticket: events.TicketRef{ID: "t1"}},
+			`{"id":"o1","version":1,"paymentId":"p1","ticket":{"id":"t1"}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := json.Marshal(tc.payload)

@@ -38,6 +38,8 @@ type Order struct {
 	ExpiresAt time.Time     `bson:"expiresAt"`
 	Version   int64         `bson:"version"`
 	TicketID  bson.ObjectID `bson:"ticketId"`
+	// PaymentID is the payment that made the order complete.
+	PaymentID string `bson:"paymentId,omitempty"`
 }
 
 // Ticket is the orders service's replica of a ticket. Claim is local state:
@@ -47,7 +49,9 @@ type Ticket struct {
 	Title   string        `bson:"title"`
 	Price   money.Cents   `bson:"price"`
 	Version int64         `bson:"version"`
-	Claim   bson.ObjectID `bson:"claim,omitempty"`
+	// UserID is the seller (empty in replicas written before it was kept).
+	UserID string        `bson:"userId,omitempty"`
+	Claim  bson.ObjectID `bson:"claim,omitempty"`
 }
 
 // View is the JSON shape of an order, with its ticket embedded.
@@ -78,6 +82,11 @@ func (o Order) View(t Ticket) View {
 func (o Order) Created(t Ticket) events.OrderCreated {
 	return events.OrderCreated{ID: o.ID.Hex(), Version: o.Version, Status: string(o.Status), UserID: o.UserID,
 		ExpiresAt: o.ExpiresAt, Ticket: events.OrderTicket{ID: t.ID.Hex(), Price: t.Price}}
+}
+
+// Completed is the order:completed event of o (after it was paid).
+func (o Order) Completed() events.OrderCompleted {
+	return events.OrderCompleted{ID: o.ID.Hex(), Version: o.Version, PaymentID: o.PaymentID, Ticket: events.TicketRef{ID: o.TicketID.Hex()}}
 }
 
 // Cancelled is the order:cancelled event of o (after the cancel).

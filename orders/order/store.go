@@ -81,7 +81,7 @@ func (s *Store) CreateTicket(ctx context.Context, t Ticket) (replica.Outcome, er
 // claim is not touched: reservations are this service's own state.
 func (s *Store) UpdateTicket(ctx context.Context, t Ticket) (replica.Outcome, error) {
 	return replica.Update(ctx, s.tickets, t.ID, t.Version, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "title", Value: t.Title}, {Key: "price", Value: t.Price}, {Key: "version", Value: t.Version},
+		{Key: "title", Value: t.Title}, {Key: "price", Value: t.Price}, {Key: "userId", Value: t.UserID}, {Key: "version", Value: t.Version},
 	}}})
 }
 
@@ -196,5 +196,30 @@ func (s *Store) Transition(ctx context.Context, o Order, next Status, ev *outbox
 		return Order{}, ErrConflict
 	}
 	o.Status, o.Version = next, o.Version+1
+	return o, nil
+}
+
+// Pay makes o (as read, at o.Version) complete, paid by paymentID, with its
+// order:completed event ev — in one write conditional on the order being
+// unchanged, still payable (created or awaiting payment) and not past
+// expiresAt at now. A cancel or an expiry is a conditional write on the same
+// document, so whichever lands first wins; ErrConflict tells the loser to
+// read the order again.
+func (s *Store) Pay(ctx context.Context, o Order, paymentID string, now time.Time, ev outbox.Event) (Order, error) {
+	filter := bson.D{
+		{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version},
+		{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{Created, AwaitingPayment}}}},
+		{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}},
+	}
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Complete}, {Key: "paymentId", Value: paymentID},
+		{Key: "version", Value: o.Version + 1}}}, outbox.Push(ev)}
+	res, err := s.orders.UpdateOne(ctx, filter, update)
+	if err != nil {
+		return Order{}, fmt.Errorf("orders: pay: %w", err)
+	}
+	if res.MatchedCount == 0 {
+		return Order{}, ErrConflict
+	}
+	o.Status, o.PaymentID, o.Version = Complete, paymentID, o.Version+1
 	return o, nil
 }

@@ -1,5 +1,5 @@
 // Package payment is the payments service's domain: the replica of the
-// orders it may charge, and the payment records.
+// orders it may charge, and the payment records with their states.
 package payment
 
 import (
@@ -24,47 +24,86 @@ type Order struct {
 	Status  string        `bson:"status"`
 	UserID  string        `bson:"userId"`
 	Price   money.Cents   `bson:"price"`
+	// ExpiresAt is zero in replicas written before it was kept.
+	ExpiresAt time.Time `bson:"expiresAt,omitempty"`
+	// PaymentID is the payment the orders service made the order paid by.
+	PaymentID string `bson:"paymentId,omitempty"`
 }
 
-// Cancelled is the status that may not be paid.
-const Cancelled = "cancelled"
-
-// Payment records a charge. While State is pending, a charge is under way
-// and the record is the lock that keeps a second one from starting.
-type Payment struct {
-	ID        bson.ObjectID `bson:"_id"`
-	OrderID   string        `bson:"orderId"`
-	StripeID  string        `bson:"stripeId,omitempty"`
-	State     string        `bson:"state"`
-	StartedAt time.Time     `bson:"startedAt"`
-}
-
-// Payment states.
+// The order statuses payments acts on (the orders service's, CONTRACT §5).
 const (
-	Pending = "pending"
-	Done    = "done"
+	Cancelled = "cancelled"
+	Complete  = "complete"
 )
 
+// Expired reports whether o's window has passed at now.
+func (o Order) Expired(now time.Time) bool { return !o.ExpiresAt.IsZero() && !now.Before(o.ExpiresAt) }
+
+// State is where a payment is. The money moves only along
+// pending → authorized → captured (the order is paid by it) or
+// pending/authorized → released (the authorization is let go: the order was
+// not paid by it), and captured → refunded (a charge on an order that did
+// not end paid by it).
+type State string
+
+// The payment states.
+const (
+	// Pending: a card authorization is under way; the record is the lock
+	// that keeps a second one from starting.
+	Pending State = "pending"
+	// Authorized: the card holds the amount; the orders service decides.
+	Authorized State = "authorized"
+	// Captured: the order is paid by this payment; the card is charged.
+	Captured State = "captured"
+	// Released: the authorization was let go; nothing is charged.
+	Released State = "released"
+	// Refunded: a captured charge was given back in full.
+	Refunded State = "refunded"
+	// legacyDone is what records of the charge-first flow say for Captured.
+	legacyDone State = "done"
+)
+
+// Decided reports whether the state is final for the buyer's answer.
+func (s State) Decided() bool { return s == Captured || s == Released || s == Refunded || s == legacyDone }
+
+// Paid reports whether the payment paid its order.
+func (s State) Paid() bool { return s == Captured || s == legacyDone }
+
+// Payment is one attempt to pay an order, at most one per order.
+type Payment struct {
+	ID       bson.ObjectID `bson:"_id"`
+	OrderID  string        `bson:"orderId"`
+	State    State         `bson:"state"`
+	Amount   money.Cents   `bson:"amount"`
+	StripeID string        `bson:"stripeId,omitempty"`
+	// Token is the card token the authorization was asked with: repeating
+	// the request with it and the same idempotency key tells the provider's
+	// charge id after a crash left the record pending.
+	Token     string    `bson:"token,omitempty"`
+	StartedAt time.Time `bson:"startedAt"`
+}
+
 var (
-	// ErrNotFound: no such order.
-	ErrNotFound = errors.New("payment: order not found")
-	// ErrPaid: the order has a payment, or one under way.
-	ErrPaid = errors.New("payment: order is already paid")
+	// ErrNotFound: no such order, or no payment for it.
+	ErrNotFound = errors.New("payment: not found")
+	// ErrChanged: the payment moved on since it was read.
+	ErrChanged = errors.New("payment: changed since it was read")
 )
 
 // Store keeps the order replica and the payments.
 type Store struct {
 	orders   *mongo.Collection
 	payments *mongo.Collection
-	// staleAfter is how long a pending payment may stay pending before a
-	// retry takes it over (the process that started it died).
+	// staleAfter is how long a payment may stay pending before a retry
+	// takes it over (the process that started it died).
 	staleAfter time.Duration
 }
 
 // NewStore returns the store; a unique index on orderId is what guarantees
 // one payment per order, also when two requests race.
-func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{orders: db.Collection("orders"), payments: db.Collection("payments"), staleAfter: time.Minute}
+// A pending payment older than staleAfter is taken over by a retry.
+func NewStore(ctx context.Context, db *mongo.Database, staleAfter time.Duration) (*Store, error) {
+	s := &Store{orders: db.Collection("orders"), payments: db.Collection("payments"), staleAfter: staleAfter}
 	_, err := s.payments.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: "orderId", Value: 1}}, Options: options.Index().SetUnique(true).SetName("one_per_order"),
 	})
@@ -89,6 +128,13 @@ func (s *Store) CancelOrder(ctx context.Context, id bson.ObjectID, version int64
 	}}})
 }
 
+// CompleteOrder applies order:completed at version: paid by paymentID.
+func (s *Store) CompleteOrder(ctx context.Context, id bson.ObjectID, version int64, paymentID string) (replica.Outcome, error) {
+	return replica.Update(ctx, s.orders, id, version, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "status", Value: Complete}, {Key: "paymentId", Value: paymentID}, {Key: "version", Value: version},
+	}}})
+}
+
 // Order returns the replica of an order.
 func (s *Store) Order(ctx context.Context, id bson.ObjectID) (Order, error) {
 	var o Order
@@ -102,55 +148,117 @@ func (s *Store) Order(ctx context.Context, id bson.ObjectID) (Order, error) {
 	return o, nil
 }
 
-// Begin records a pending payment for the order, or takes over a stale
-// pending one; ErrPaid if the order is paid or a charge is under way.
-func (s *Store) Begin(ctx context.Context, orderID string, now time.Time) (Payment, error) {
-	p := Payment{ID: bson.NewObjectID(), OrderID: orderID, State: Pending, StartedAt: now}
-	_, err := s.payments.InsertOne(ctx, p)
-	if err == nil {
-		return p, nil
+var noOutbox = options.FindOne().SetProjection(bson.D{{Key: outbox.Field, Value: 0}})
+
+// Payment returns the order's payment.
+func (s *Store) Payment(ctx context.Context, orderID string) (Payment, error) {
+	var p Payment
+	err := s.payments.FindOne(ctx, bson.D{{Key: "orderId", Value: orderID}}, noOutbox).Decode(&p)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Payment{}, ErrNotFound
 	}
-	if !mongo.IsDuplicateKeyError(err) {
-		return Payment{}, fmt.Errorf("payments: insert: %w", err)
-	}
-	var cur Payment
-	if err := s.payments.FindOne(ctx, bson.D{{Key: "orderId", Value: orderID}}).Decode(&cur); err != nil {
+	if err != nil {
 		return Payment{}, fmt.Errorf("payments: find: %w", err)
 	}
+	return p, nil
+}
+
+// Begin records a pending payment of amount for the order and returns it
+// with started=true; or takes over a pending one whose process died (it
+// keeps its token, so repeating its authorization finds the same one).
+// Otherwise it returns the order's existing payment with started=false: the
+// caller follows that one instead of starting another.
+func (s *Store) Begin(ctx context.Context, orderID, token string, amount money.Cents, now time.Time) (p Payment, started bool, err error) {
+	p = Payment{ID: bson.NewObjectID(), OrderID: orderID, State: Pending, Amount: amount, Token: token, StartedAt: now}
+	_, err = s.payments.InsertOne(ctx, p)
+	if err == nil {
+		return p, true, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return Payment{}, false, fmt.Errorf("payments: insert: %w", err)
+	}
+	cur, err := s.Payment(ctx, orderID)
+	if err != nil {
+		return Payment{}, false, err
+	}
 	if cur.State != Pending || now.Sub(cur.StartedAt) < s.staleAfter {
-		return Payment{}, ErrPaid
+		return cur, false, nil
 	}
 	res, err := s.payments.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: cur.ID}, {Key: "state", Value: Pending}, {Key: "startedAt", Value: cur.StartedAt}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "startedAt", Value: now}}}})
 	if err != nil {
-		return Payment{}, fmt.Errorf("payments: take over: %w", err)
+		return Payment{}, false, fmt.Errorf("payments: take over: %w", err)
 	}
 	if res.MatchedCount == 0 {
-		return Payment{}, ErrPaid
+		return cur, false, nil
+	}
+	if cur.Token == "" {
+		cur.Token = token
 	}
 	cur.StartedAt = now
-	return cur, nil
+	return cur, true, nil
 }
 
-// Abort removes a pending payment whose charge failed: no record remains.
+// Abort removes a pending payment whose authorization failed, so no record
+// remains and the buyer may try another card; ErrChanged if it is no longer
+// pending.
 func (s *Store) Abort(ctx context.Context, p Payment) error {
-	_, err := s.payments.DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "state", Value: Pending}})
+	res, err := s.payments.DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "state", Value: Pending}})
 	if err != nil {
 		return fmt.Errorf("payments: abort: %w", err)
 	}
+	if res.DeletedCount == 0 {
+		return ErrChanged
+	}
 	return nil
 }
 
-// Complete records the charge with its payment:created event.
-func (s *Store) Complete(ctx context.Context, p Payment, stripeID string, ev outbox.Event) error {
-	res, err := s.payments.UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "state", Value: Pending}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: Done}, {Key: "stripeId", Value: stripeID}}}, outbox.Push(ev)})
+// Move changes p from the state it was read in to next, with the provider's
+// charge id and ev (when there is one) in the same write; ErrChanged if it
+// moved meanwhile, so each step of the money happens once.
+func (s *Store) Move(ctx context.Context, p Payment, next State, stripeID string, ev *outbox.Event) (Payment, error) {
+	set := bson.D{{Key: "state", Value: next}}
+	if stripeID != "" {
+		set = append(set, bson.E{Key: "stripeId", Value: stripeID})
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	if ev != nil {
+		update = append(update, outbox.Push(*ev))
+	}
+	res, err := s.payments.UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "state", Value: p.State}}, update)
 	if err != nil {
-		return fmt.Errorf("payments: complete: %w", err)
+		return Payment{}, fmt.Errorf("payments: %s: %w", next, err)
 	}
 	if res.MatchedCount == 0 {
-		return ErrPaid // a takeover completed it first; the charge was the same (idempotency key)
+		return Payment{}, ErrChanged
 	}
-	return nil
+	p.State = next
+	if stripeID != "" {
+		p.StripeID = stripeID
+	}
+	return p, nil
+}
+
+// Undecided returns the order ids of payments still pending or authorized
+// that started before before.
+func (s *Store) Undecided(ctx context.Context, before time.Time) ([]string, error) {
+	cur, err := s.payments.Find(ctx, bson.D{
+		{Key: "state", Value: bson.D{{Key: "$in", Value: bson.A{Pending, Authorized}}}},
+		{Key: "startedAt", Value: bson.D{{Key: "$lt", Value: before}}},
+	}, options.Find().SetProjection(bson.D{{Key: "orderId", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("payments: find undecided: %w", err)
+	}
+	var list []struct {
+		OrderID string `bson:"orderId"`
+	}
+	if err := cur.All(ctx, &list); err != nil {
+		return nil, fmt.Errorf("payments: find undecided: %w", err)
+	}
+	ids := make([]string, len(list))
+	for i, p := range list {
+		ids[i] = p.OrderID
+	}
+	return ids, nil
 }
