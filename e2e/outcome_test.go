@@ -195,7 +195,9 @@ func TestCancelRacesPayment(t *testing.T) {
 		for i := range set {
 			r := &set[i]
 			oid := r.order["id"].(string)
-			pay := func() { r.pay = buyer.send("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": oid}) }
+			pay := func() {
+				r.pay = buyer.send("POST", "/api/payments", map[string]string{"token": "tok_visa", "orderId": oid})
+			}
 			cancel := func() { c := buyer.send("DELETE", "/api/orders/"+oid, nil); r.cancel = &c }
 			first, second := pay, cancel
 			if !payFirst {

@@ -64,7 +64,9 @@ const (
 )
 
 // Decided reports whether the state is final for the buyer's answer.
-func (s State) Decided() bool { return s == Captured || s == Released || s == Refunded || s == legacyDone }
+func (s State) Decided() bool {
+	return s == Captured || s == Released || s == Refunded || s == legacyDone
+}
 
 // Paid reports whether the payment paid its order.
 func (s State) Paid() bool { return s == Captured || s == legacyDone }
