@@ -183,7 +183,7 @@ func settleEvents(t *testing.T, rounds []race, payments *paymentLog) {
 func TestCancelRacesPayment(t *testing.T) {
 	payments := watchPayments(t)
 	seller, buyer, stranger := signup(t), signup(t), signup(t)
-	const rounds = 6
+	const rounds = 12
 	var all []race
 	for _, payFirst := range []bool{true, false} {
 		var set [rounds]race
@@ -203,9 +203,10 @@ func TestCancelRacesPayment(t *testing.T) {
 			if !payFirst {
 				first, second = cancel, pay
 			}
-			// The second request leaves 0, 1 or 2 ms after the first: the
-			// moments under test, not a wait for a condition.
-			stagger := time.Duration(i%3) * time.Millisecond
+			// The second request leaves 0 to 22 ms after the first, so
+			// some cancels land while orders is deciding on the payment's
+			// authorization: the moments under test, not a wait.
+			stagger := time.Duration(2*i) * time.Millisecond
 			wg.Go(first)
 			wg.Go(func() { time.Sleep(stagger); second() })
 		}

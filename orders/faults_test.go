@@ -55,3 +55,28 @@ func TestBusRestartMidStream(t *testing.T) {
 		return tk.Version == last && tk.Title == fmt.Sprint("v", last)
 	}, "the replica at version %d", last)
 }
+
+// TestPaymentDecidedAcrossAnOrdersRestart: orders is down between the
+// payment's authorization and its decision; the authorization waits on the
+// bus and the restarted service decides it, once.
+func TestPaymentDecidedAcrossAnOrdersRestart(t *testing.T) {
+	stan := natskit.Test(t)
+	vars := svctest.BusEnv(stan, "orders-crash")
+	vars["JWT_KEY"], vars["MONGO_URI"] = testKey, mongokit.DatabaseURI(t)
+	first := svctest.Boot(t, run, vars)
+	e := &env{base: first.URL, bus: svctest.Bus(t, stan)}
+	e.rec = svctest.Record(t, e.bus, events.SubjectOrderCreated, events.SubjectOrderCancelled, events.SubjectOrderCompleted)
+	c, _ := e.user(t)
+	oid := placeOrder(t, c, e.ticket(t, "Across a restart", 100)).Map(t)["id"].(string)
+	if err := first.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	pid := bson.NewObjectID().Hex()
+	svctest.Publish(t, e.bus, events.SubjectPaymentAuthorized, events.PaymentAuthorized{ID: pid, OrderID: oid, StripeID: "ch_1"})
+	second := svctest.Boot(t, run, vars)
+	c.Base = second.URL
+	poll.Until(t, 20*time.Second, func() bool { return len(e.rec.Messages(events.SubjectOrderCompleted, "id", oid)) == 1 }, "order:completed")
+	if o := c.Do(t, "GET", "/api/orders/"+oid, nil).Map(t); o["status"] != "complete" {
+		t.Fatalf("order %v", o)
+	}
+}
