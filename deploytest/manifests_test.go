@@ -329,6 +329,15 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 		}
 		checkProbe(fail, d.Name, "readinessProbe", c.ReadinessProbe, "/readyz", port)
 		checkProbe(fail, d.Name, "livenessProbe", c.LivenessProbe, "/healthz", port)
+		// A service listens only once its database and bus answer: on a cold
+		// cluster that takes a while, and liveness must not kill it meanwhile.
+		checkProbe(fail, d.Name, "startupProbe", c.StartupProbe, "/healthz", port)
+		if sp := c.StartupProbe; sp != nil {
+			// Kubernetes' defaults: every 10 s, 3 failures.
+			if budget := orDefault(sp.PeriodSeconds, 10) * orDefault(sp.FailureThreshold, 3); budget < 120 {
+				fail("Deployment %s: startupProbe allows %ds, want at least 120s for a cold cluster", d.Name, budget)
+			}
+		}
 		if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g != 30 {
 			fail("Deployment %s: terminationGracePeriodSeconds must be 30", d.Name)
 		}
@@ -408,11 +417,19 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 		}
 	}
 
-	// StatefulSets: governing headless Service exists.
+	// StatefulSets: governing headless Service exists; NATS Streaming keeps
+	// its Raft log outside its store (it recovers every subdirectory of the
+	// store as a channel, and a snapshot restore deletes unknown channels).
 	for _, s := range b.statefulSets {
 		hl, ok := b.services[s.Spec.ServiceName]
 		if !ok || hl.Spec.ClusterIP != corev1.ClusterIPNone {
 			fail("StatefulSet %s: serviceName %s is not a headless Service", s.Name, s.Spec.ServiceName)
+		}
+		for _, c := range s.Spec.Template.Spec.Containers {
+			store, raft := argValue(c.Args, "-dir"), argValue(c.Args, "--cluster_log_path")
+			if rel, err := filepath.Rel(store, raft); store != "" && raft != "" && err == nil && !strings.HasPrefix(rel, "..") {
+				fail("StatefulSet %s: --cluster_log_path %s is inside the store directory %s", s.Name, raft, store)
+			}
 		}
 	}
 
@@ -438,6 +455,11 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 			pdbFor[w.name] = true
 		}
 	}
+	for _, s := range b.statefulSets {
+		if !pdbFor[s.Name] {
+			fail("StatefulSet %s: no PodDisruptionBudget (a drain could take a majority of its members)", s.Name)
+		}
+	}
 	for name, d := range deps {
 		if !hpaFor[name] {
 			fail("Deployment %s: no HorizontalPodAutoscaler", name)
@@ -450,6 +472,23 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 	}
 	sort.Strings(errs)
 	return errs
+}
+
+func orDefault(v, d int32) int32 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// argValue returns the value after flag in args ("" if absent).
+func argValue(args []string, flag string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			return args[i+1]
+		}
+	}
+	return ""
 }
 
 func hasVolume(w workload, name string) bool {

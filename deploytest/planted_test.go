@@ -97,6 +97,32 @@ func TestPlantedMistakes(t *testing.T) {
 			}},
 		{"client id not pod name", "dev", "NATS_CLIENT_ID must come from fieldRef metadata.name",
 			func(b *bundle) { setEnv(deployment(b, "expiration"), "NATS_CLIENT_ID", "expiration") }},
+		{"no startup probe", "dev", "Deployment expiration-depl: startupProbe must be an httpGet on /healthz",
+			func(b *bundle) { deployment(b, "expiration").Containers[0].StartupProbe = nil }},
+		{"startup probe too short", "prod", "Deployment tickets-depl: startupProbe allows 4s",
+			func(b *bundle) { deployment(b, "tickets").Containers[0].StartupProbe.FailureThreshold = 2 }},
+		{"raft log inside the store", "prod", "StatefulSet nats: --cluster_log_path /data/store/raft is inside the store directory /data/store",
+			func(b *bundle) {
+				for _, s := range b.statefulSets {
+					if s.Name == "nats" {
+						args := s.Spec.Template.Spec.Containers[0].Args
+						for i := range args {
+							if args[i] == "--cluster_log_path" {
+								args[i+1] = "/data/store/raft"
+							}
+						}
+					}
+				}
+			}},
+		{"stateful set without a disruption budget", "prod", "StatefulSet orders-mongo: no PodDisruptionBudget",
+			func(b *bundle) {
+				for i, p := range b.pdbs {
+					if p.Name == "orders-mongo-pdb" {
+						b.pdbs = append(b.pdbs[:i], b.pdbs[i+1:]...)
+						return
+					}
+				}
+			}},
 		{"readiness probe path", "dev", "Deployment auth-depl: readinessProbe path /healthz, want /readyz",
 			func(b *bundle) { deployment(b, "auth").Containers[0].ReadinessProbe.HTTPGet.Path = "/healthz" }},
 		{"liveness probe port", "dev", "Deployment orders-depl: livenessProbe port 8080, want 3000",
