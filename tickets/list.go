@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -17,11 +18,14 @@ import (
 const (
 	defaultLimit = 100
 	maxLimit     = 500
+	maxQuery     = 200 // a title is at most 200 characters
 )
 
 // list answers the unreserved tickets, oldest first, a page at a time. The
 // body stays a plain array (as clients of the original expect); the next
-// page's address is in the Link header.
+// page's address is in the Link header. Additions: ?q= keeps the tickets
+// whose title contains it (any case); ?userId= lists that seller's tickets
+// in every state instead (a seller's own page: for sale, reserved, sold).
 func (a *api) list(c *gin.Context) error {
 	limit := defaultLimit
 	if s := c.Query("limit"); s != "" {
@@ -31,22 +35,40 @@ func (a *api) list(c *gin.Context) error {
 		}
 		limit = min(n, maxLimit)
 	}
-	var after bson.ObjectID
+	var (
+		after bson.ObjectID
+		err   error
+	)
 	if s := c.Query("cursor"); s != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(s)
+		var raw []byte
+		raw, err = base64.RawURLEncoding.DecodeString(s)
 		if err != nil || len(raw) != len(after) {
 			return apperr.Validation(apperr.FieldError{Message: "Cursor is invalid", Field: "cursor"})
 		}
 		copy(after[:], raw)
 	}
+	q, userID := c.Query("q"), c.Query("userId")
+	if utf8.RuneCountInString(q) > maxQuery {
+		return apperr.Validation(apperr.FieldError{Message: fmt.Sprintf("Search text must be at most %d characters", maxQuery), Field: "q"})
+	}
 	// One more than asked tells whether another page exists.
-	page, err := a.tickets.ListAvailable(c, after, limit+1)
+	var page []ticket.Ticket
+	if userID != "" {
+		page, err = a.tickets.ListByUser(c, userID, after, limit+1)
+	} else {
+		page, err = a.tickets.ListAvailable(c, after, limit+1, q)
+	}
 	if err != nil {
 		return err
 	}
 	if len(page) > limit {
 		page = page[:limit]
 		next := url.Values{"limit": {strconv.Itoa(limit)}, "cursor": {base64.RawURLEncoding.EncodeToString(page[limit-1].ID[:])}}
+		if userID != "" {
+			next.Set("userId", userID)
+		} else if q != "" {
+			next.Set("q", q)
+		}
 		c.Header("Link", fmt.Sprintf(`</api/tickets?%s>; rel="next"`, next.Encode()))
 	}
 	views := make([]ticket.View, len(page))

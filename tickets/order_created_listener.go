@@ -24,6 +24,7 @@ func (l *listeners) all(ackWait time.Duration, log *slog.Logger) []events.Listen
 	return []events.Listener{
 		events.On(events.SubjectOrderCreated, events.GroupTickets, ackWait, log, l.orderCreated),
 		events.On(events.SubjectOrderCancelled, events.GroupTickets, ackWait, log, l.orderCancelled),
+		events.On(events.SubjectOrderCompleted, events.GroupTickets, ackWait, log, l.orderCompleted),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -438,5 +439,97 @@ func TestCancelBeforeCreateNeverReserves(t *testing.T) {
 	}
 	if r := e.c.Do(t, "GET", "/api/tickets/"+id, nil); strings.Contains(string(r.Body), "cancelledOrders") {
 		t.Fatalf("internal field shown: %s", r.Body)
+	}
+}
+
+// order:completed makes the reserved ticket sold: version + 1, a
+// ticket:updated that keeps the orderId (the orders replica applies it as a
+// no-op), and "sold": true on the ticket. A duplicate changes nothing.
+func TestOrderCompletedMarksTheTicketSold(t *testing.T) {
+	e := boot(t)
+	id := e.create(t, "Sell out", 10)["id"].(string)
+	order := bson.NewObjectID().Hex()
+	// A completion that overtakes its order:created waits (not acknowledged)
+	// until the reservation is there.
+	completed := events.OrderCompleted{ID: order, Version: 1, PaymentID: "p1", Ticket: events.TicketRef{ID: id}}
+	svctest.Publish(t, e.bus, events.SubjectOrderCompleted, completed)
+	svctest.Publish(t, e.bus, events.SubjectOrderCreated, events.OrderCreated{ID: order, Status: "created", UserID: "u",
+		ExpiresAt: time.Now().Add(time.Minute), Ticket: events.OrderTicket{ID: id, Price: 1000}})
+	svctest.Publish(t, e.bus, events.SubjectOrderCompleted, completed) // a duplicate
+	upd := e.waitEvents(t, events.SubjectTicketUpdated, id, 2)
+	if upd[1]["orderId"] != order || upd[1]["version"] != 2.0 {
+		t.Fatalf("sold event %v", upd[1])
+	}
+	if _, has := upd[1]["sold"]; has {
+		t.Fatalf("the event keeps the contract's fields: %v", upd[1])
+	}
+	r := e.c.Do(t, "GET", "/api/tickets/"+id, nil)
+	if m := r.Map(t); m["sold"] != true || m["orderId"] != order || m["version"] != 2.0 {
+		t.Fatalf("sold ticket: %s", r.Body)
+	}
+	// A free ticket leaves the field out (never false or null).
+	free := e.create(t, "Free", 10)["id"].(string)
+	if r := e.c.Do(t, "GET", "/api/tickets/"+free, nil); strings.Contains(string(r.Body), "sold") {
+		t.Fatalf("free ticket: %s", r.Body)
+	}
+}
+
+// ?userId= lists that seller's tickets in every state (for sale, reserved,
+// sold), oldest first and paged like the listing; ?q= searches the titles
+// of tickets for sale, case-insensitively, taking the text literally.
+func TestListBySellerAndSearch(t *testing.T) {
+	e := boot(t)
+	other := e.as(t, bson.NewObjectID().Hex())
+	mine := []string{e.create(t, "Jazz night", 10)["id"].(string), e.create(t, "Rock (a.k.a. loud)", 10)["id"].(string)}
+	r := other.Do(t, "POST", "/api/tickets", map[string]any{"title": "Jazz brunch", "price": 5})
+	theirs := r.Map(t)["id"].(string)
+	mine = append(mine, e.create(t, "JAZZ finale", 10)["id"].(string))
+	svctest.Publish(t, e.bus, events.SubjectOrderCreated, events.OrderCreated{ID: bson.NewObjectID().Hex(), Status: "created", UserID: "u",
+		ExpiresAt: time.Now().Add(time.Minute), Ticket: events.OrderTicket{ID: mine[0], Price: 1000}})
+	e.waitEvents(t, events.SubjectTicketUpdated, mine[0], 1)
+
+	ids := func(path string) ([]string, string) {
+		t.Helper()
+		r := e.c.Do(t, "GET", path, nil)
+		var page []map[string]any
+		r.JSON(t, &page)
+		if r.Status != 200 {
+			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+		}
+		var out []string
+		for _, tk := range page {
+			out = append(out, tk["id"].(string))
+		}
+		return out, r.Header.Get("Link")
+	}
+	got, _ := ids("/api/tickets?userId=" + e.owner)
+	if fmt.Sprint(got) != fmt.Sprint(mine) {
+		t.Fatalf("seller's tickets %v, want %v (reserved included)", got, mine)
+	}
+	got, link := ids("/api/tickets?limit=2&userId=" + e.owner)
+	if len(got) != 2 || !strings.Contains(link, "userId="+e.owner) {
+		t.Fatalf("first page %v, link %q", got, link)
+	}
+	got, _ = ids(link[1:strings.Index(link, ">")])
+	if fmt.Sprint(got) != fmt.Sprint(mine[2:]) {
+		t.Fatalf("second page %v", got)
+	}
+
+	got, _ = ids("/api/tickets?q=jAzZ")
+	if want := []string{theirs, mine[2]}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("search %v, want %v (reserved hidden)", got, want)
+	}
+	got, link = ids("/api/tickets?limit=1&q=jazz")
+	if len(got) != 1 || !strings.Contains(link, "q=jazz") {
+		t.Fatalf("search page %v, link %q", got, link)
+	}
+	if got, _ = ids("/api/tickets?q=" + url.QueryEscape("(a.k.a.")); fmt.Sprint(got) != fmt.Sprint(mine[1:2]) {
+		t.Fatalf("literal search %v", got)
+	}
+	if got, _ = ids("/api/tickets?q=" + url.QueryEscape(".*")); len(got) != 0 {
+		t.Fatalf("a pattern is taken literally: %v", got)
+	}
+	if r := e.c.Do(t, "GET", "/api/tickets?q="+strings.Repeat("x", 201), nil); r.Status != 400 || r.Errors(t)[0].Field != "q" {
+		t.Fatalf("long query: %d %s", r.Status, r.Body)
 	}
 }

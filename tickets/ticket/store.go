@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -20,8 +21,12 @@ type Store interface {
 	// Get returns the ticket or ErrNotFound.
 	Get(ctx context.Context, id bson.ObjectID) (Ticket, error)
 	// ListAvailable returns up to limit unreserved tickets with ids after
-	// `after` (zero: from the start), oldest first.
-	ListAvailable(ctx context.Context, after bson.ObjectID, limit int) ([]Ticket, error)
+	// `after` (zero: from the start), oldest first; with a non-empty title,
+	// only those whose title contains it, ignoring case.
+	ListAvailable(ctx context.Context, after bson.ObjectID, limit int, title string) ([]Ticket, error)
+	// ListByUser pages through one seller's tickets in every state, oldest
+	// first.
+	ListByUser(ctx context.Context, userID string, after bson.ObjectID, limit int) ([]Ticket, error)
 	// Save replaces the ticket at version next.Version-1 with next and its
 	// event; ErrConflict if the stored version moved on, or if next reserves
 	// the ticket for an order recorded as cancelled meanwhile.
@@ -81,8 +86,21 @@ func (s *MongoStore) Get(ctx context.Context, id bson.ObjectID) (Ticket, error) 
 }
 
 // ListAvailable pages through unreserved tickets.
-func (s *MongoStore) ListAvailable(ctx context.Context, after bson.ObjectID, limit int) ([]Ticket, error) {
+func (s *MongoStore) ListAvailable(ctx context.Context, after bson.ObjectID, limit int, title string) ([]Ticket, error) {
 	filter := bson.D{{Key: "orderId", Value: bson.D{{Key: "$exists", Value: false}}}}
+	if title != "" {
+		// The visitor's text is a literal, never a pattern.
+		filter = append(filter, bson.E{Key: "title", Value: bson.Regex{Pattern: regexp.QuoteMeta(title), Options: "i"}})
+	}
+	return s.page(ctx, filter, after, limit)
+}
+
+// ListByUser pages through a seller's tickets, reserved and sold ones too.
+func (s *MongoStore) ListByUser(ctx context.Context, userID string, after bson.ObjectID, limit int) ([]Ticket, error) {
+	return s.page(ctx, bson.D{{Key: "userId", Value: userID}}, after, limit)
+}
+
+func (s *MongoStore) page(ctx context.Context, filter bson.D, after bson.ObjectID, limit int) ([]Ticket, error) {
 	if !after.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
 	}
@@ -102,6 +120,9 @@ func (s *MongoStore) ListAvailable(ctx context.Context, after bson.ObjectID, lim
 func (s *MongoStore) Save(ctx context.Context, next Ticket, ev outbox.Event) error {
 	set := bson.D{{Key: "title", Value: next.Title}, {Key: "price", Value: next.Price}, {Key: "version", Value: next.Version}}
 	update := bson.D{outbox.Push(ev)}
+	if next.Sold {
+		set = append(set, bson.E{Key: "sold", Value: true})
+	}
 	if next.OrderID != "" {
 		set = append(set, bson.E{Key: "orderId", Value: next.OrderID})
 	} else {

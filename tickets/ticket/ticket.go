@@ -15,13 +15,16 @@ import (
 // Ticket is a ticket for sale. OrderID is set while an order reserves it.
 // Every change increments Version by exactly one.
 type Ticket struct {
-	ID        bson.ObjectID `bson:"_id"`
-	Title     string        `bson:"title"`
-	Price     money.Cents   `bson:"price"`
-	UserID    string        `bson:"userId"`
-	Version   int64         `bson:"version"`
-	OrderID   string        `bson:"orderId,omitempty"`
-	CreatedAt time.Time     `bson:"createdAt"`
+	ID      bson.ObjectID `bson:"_id"`
+	Title   string        `bson:"title"`
+	Price   money.Cents   `bson:"price"`
+	UserID  string        `bson:"userId"`
+	Version int64         `bson:"version"`
+	OrderID string        `bson:"orderId,omitempty"`
+	// Sold: the order holding the ticket is paid (order:completed); the
+	// ticket stays reserved by it for good.
+	Sold      bool      `bson:"sold,omitempty"`
+	CreatedAt time.Time `bson:"createdAt"`
 	// CancelledOrders lists orders whose order:cancelled arrived before
 	// their order:created (different subjects are not ordered on the bus),
 	// so the late order:created does not reserve the ticket for a dead order.
@@ -36,11 +39,14 @@ type View struct {
 	UserID  string      `json:"userId"`
 	Version int64       `json:"version"`
 	OrderID string      `json:"orderId,omitempty"`
+	// Sold is an addition to the original's shape: present (true) only on a
+	// sold ticket, so clients of the original see nothing new.
+	Sold bool `json:"sold,omitempty"`
 }
 
 // View returns the public shape of t.
 func (t Ticket) View() View {
-	return View{ID: t.ID.Hex(), Title: t.Title, Price: t.Price, UserID: t.UserID, Version: t.Version, OrderID: t.OrderID}
+	return View{ID: t.ID.Hex(), Title: t.Title, Price: t.Price, UserID: t.UserID, Version: t.Version, OrderID: t.OrderID, Sold: t.Sold}
 }
 
 // Reserved reports whether an order holds the ticket.
