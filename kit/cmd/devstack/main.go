@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fs.IntVar(&o.stripePort, "stripe-port", 12111, "stripe-mock port")
 	fs.IntVar(&o.clientPort, "client-port", 3000, "web client port")
 	fs.IntVar(&o.offset, "port-offset", 0, "added to every port, so a test stack runs beside `make run`; keep every port below 32768, out of the kernel's range for outgoing connections (tests use 1000, 2000, 3000)")
+	controlAddr := fs.String("control", "", "serve POST /stop/<service> on this address, so browser tests can stop one service and see the client say so (tests only)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof of this process (the embedded databases and bus) on this address")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -95,8 +96,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if *pprofAddr != "" {
 		go func() { _ = http.ListenAndServe(*pprofAddr, nil) }() // DefaultServeMux carries net/http/pprof
 	}
-	st := &stack{out: out, start: time.Now()}
+	st := &stack{out: out, start: time.Now(), procs: map[string]*exec.Cmd{}, stopped: map[string]bool{}}
 	defer st.shutdown()
+	if *controlAddr != "" {
+		if err := st.serveControl(ctx, *controlAddr); err != nil {
+			return err
+		}
+	}
 	err := st.up(ctx, o)
 	if err == nil {
 		fmt.Fprintf(out, "\n  The platform is up: http://%s   (Ctrl-C stops it)\n\n", displayAddr(o.gatewayAddr))
@@ -124,6 +130,8 @@ type stack struct {
 	stops   []func()
 	failed  chan error
 	closing bool
+	procs   map[string]*exec.Cmd // by name, for -control
+	stopped map[string]bool      // stopped through -control: their exit is no failure
 }
 
 func (s *stack) onStop(f func()) { s.stops = append(s.stops, f) }
@@ -289,13 +297,16 @@ func (s *stack) spawn(ctx context.Context, name, path string, args []string, dir
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	go prefix(s.out, name, pr)
+	s.mu.Lock()
+	s.procs[name] = cmd
+	s.mu.Unlock()
 	exited := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
 		_ = pw.Close()
 		close(exited)
 		s.mu.Lock()
-		closing := s.closing
+		closing := s.closing || s.stopped[name]
 		s.mu.Unlock()
 		if !closing {
 			s.failed <- fmt.Errorf("%s exited: %v", name, err)
