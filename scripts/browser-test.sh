@@ -25,7 +25,8 @@ trap cleanup EXIT
 make --no-print-directory build devstack BIN="$tmp/bin" >/dev/null
 
 EXPIRATION_WINDOW=20s LOG_LEVEL=warn "$tmp/bin/devstack" -data "$tmp/data" -bin "$tmp/bin" -port-offset 3000 \
-  -client "$root/client/.next/standalone" -ingress "$root/infra/k8s/base/ingress.yaml" >"$tmp/devstack.log" 2>&1 &
+  -client "$root/client/.next/standalone" -ingress "$root/infra/k8s/base/ingress.yaml" \
+  -control 127.0.0.1:11090 >"$tmp/devstack.log" 2>&1 &
 stack=$!
 for _ in $(seq 1 600); do
   if curl -fsS -o /dev/null http://127.0.0.1:11080/ 2>/dev/null; then break; fi
@@ -33,7 +34,7 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 echo "== browser tests against http://127.0.0.1:11080"
-if ! (cd client && BASE_URL=http://127.0.0.1:11080 npm run --silent test:e2e); then
+if ! (cd client && BASE_URL=http://127.0.0.1:11080 CONTROL_URL=http://127.0.0.1:11090 npm run --silent test:e2e); then
   echo "--- devstack log"; tail -50 "$tmp/devstack.log"; exit 1
 fi
 echo "screenshots: client/test-results/screenshots/"

@@ -1,6 +1,6 @@
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, person, shot, signUp, sellTicket, uniqueEmail, PASSWORD } from './helpers.mjs';
+import { launch, noProblems, person, shot, signUp, sellTicket, uniqueEmail, PASSWORD } from './helpers.mjs';
 
 let browser;
 before(async () => {
@@ -9,6 +9,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
+afterEach(noProblems);
 
 test('sign up shows the password policy and keeps what was typed', async () => {
   const { context, page } = await person(browser);

@@ -2,7 +2,9 @@
 // playwright-core (no browser download), against the platform at BASE_URL.
 // Playwright gives every launch a fresh, empty profile of its own.
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
 import path from 'node:path';
 
 export const BASE_URL = process.env.BASE_URL ?? 'http://localhost:8080';
@@ -25,12 +27,53 @@ export async function launch() {
   });
 }
 
+export const DESKTOP = { width: 1100, height: 760 };
+export const PHONE = { width: 360, height: 740 };
+
+// Every console error and uncaught page error of every page, so that a test
+// fails on what React logs (a hydration mismatch, a key warning) even when
+// the page looks right. The only ones expected are the browser's notes about
+// API answers of 4xx, which the pages show to the visitor as form errors.
+const problems = [];
+export const allowedConsole = [/Failed to load resource: the server responded with a status of 4\d\d/];
+
 // A person: their own browser context (cookies) and page.
-export async function person(browser) {
-  const context = await browser.newContext({ baseURL: BASE_URL, viewport: { width: 1100, height: 760 } });
+export async function person(browser, { viewport = DESKTOP, locale = 'en-US' } = {}) {
+  const context = await browser.newContext({ baseURL: BASE_URL, viewport, locale });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !allowedConsole.some((re) => re.test(m.text()))) problems.push(`console error on ${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error on ${page.url()}: ${e.message}`));
   return { context, page };
+}
+
+// noProblems fails the test that caused any console or page error.
+export function noProblems() {
+  const seen = problems.splice(0);
+  assert.deepEqual(seen, [], 'no console errors and no page errors');
+}
+
+// axe-core (from npm, injected into the page) on the page as it is now; any
+// serious or critical violation fails.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+export async function checkA11y(page, name) {
+  await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(violations, [], `axe on ${name} (${page.url()})`);
+}
+
+// fitsWidth fails when the page scrolls sideways (content wider than the
+// viewport, as on a 360 px phone).
+export async function fitsWidth(page, name) {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `${name}: the page is ${scroll} px wide in a ${width} px window`);
 }
 
 export async function shot(page, name) {
