@@ -35,7 +35,3 @@ export function fieldErrors(errors: ApiError[], field: string): string[] {
 export function generalErrors(errors: ApiError[]): string[] {
   return errors.filter((e) => !e.field).map((e) => e.message);
 }
-
-export function formatPrice(price: number): string {
-  return `$${price.toFixed(2)}`;
-}

@@ -5,21 +5,57 @@ import type { User } from './types';
 // forwarding the browser's cookie so the services see the same session.
 const base = process.env.API_BASE_URL ?? 'http://localhost:8080';
 
-export async function apiGet<T>(path: string): Promise<{ status: number; data: T | null }> {
+// What a page can tell the visitor about a failed call. A refused connection,
+// a 5xx (the gateway's 502 for a stopped service) or an answer that is not
+// the API's JSON all mean the platform is unavailable — never "no data".
+export type Problem = 'not-found' | 'not-allowed' | 'unavailable';
+
+export type ApiResult<T> = { ok: true; data: T; next?: string } | { ok: false; problem: Problem; status: number };
+
+export async function apiGet<T>(path: string): Promise<ApiResult<T>> {
   const h = await headers();
-  const res = await fetch(base + path, {
-    headers: { cookie: h.get('cookie') ?? '' },
-    cache: 'no-store',
-  });
-  if (!res.ok) return { status: res.status, data: null };
-  return { status: res.status, data: (await res.json()) as T };
+  let res: Response;
+  try {
+    res = await fetch(base + path, {
+      headers: { cookie: h.get('cookie') ?? '' },
+      cache: 'no-store',
+    });
+  } catch {
+    return { ok: false, problem: 'unavailable', status: 0 };
+  }
+  if (!res.ok) {
+    const problem: Problem =
+      res.status === 404 || res.status === 400 ? 'not-found' : res.status === 401 || res.status === 403 ? 'not-allowed' : 'unavailable';
+    return { ok: false, problem, status: res.status };
+  }
+  let data: T;
+  try {
+    data = (await res.json()) as T;
+  } catch {
+    return { ok: false, problem: 'unavailable', status: res.status };
+  }
+  return { ok: true, data, next: nextCursor(res.headers.get('link')) };
+}
+
+// nextCursor takes the cursor out of a `Link: <...>; rel="next"` header.
+function nextCursor(link: string | null): string | undefined {
+  const m = link?.match(/<([^>]*)>;\s*rel="next"/);
+  if (!m) return undefined;
+  return new URL(m[1], 'http://x').searchParams.get('cursor') ?? undefined;
 }
 
 export async function currentUser(): Promise<User | null> {
+  const r = await apiGet<{ currentUser: User | null }>('/api/users/currentuser');
+  return r.ok ? r.data.currentUser : null;
+}
+
+// The visitor's locale, from the browser's Accept-Language, so prices are
+// written as the visitor reads them (and the same on server and client).
+export async function visitorLocale(): Promise<string> {
+  const first = (await headers()).get('accept-language')?.split(',')[0]?.split(';')[0]?.trim();
   try {
-    const { data } = await apiGet<{ currentUser: User | null }>('/api/users/currentuser');
-    return data?.currentUser ?? null;
+    return first ? (Intl.getCanonicalLocales(first)[0] ?? 'en-US') : 'en-US';
   } catch {
-    return null;
+    return 'en-US';
   }
 }

@@ -9,6 +9,7 @@ export type Ticket = {
   userId: string;
   version: number;
   orderId?: string;
+  sold?: true;
 };
 
 export type Order = {

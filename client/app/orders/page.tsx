@@ -1,43 +1,51 @@
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
-import { formatPrice } from '@/lib/browser-api';
-import { apiGet, currentUser } from '@/lib/server-api';
+import { Problem } from '@/components/Problem';
+import { formatPrice } from '@/lib/format';
+import { apiGet, currentUser, visitorLocale } from '@/lib/server-api';
 import type { Order } from '@/lib/types';
 
 export default async function OrdersPage() {
   if (!(await currentUser())) redirect('/auth/signin');
-  const { data } = await apiGet<Order[]>('/api/orders');
-  const orders = data ?? [];
+  const [r, locale] = await Promise.all([apiGet<Order[]>('/api/orders'), visitorLocale()]);
+  if (!r.ok) return <Problem kind={r.problem} what="Your orders" />;
+  const orders = r.data;
   return (
     <section>
       <h1>My orders</h1>
       {orders.length === 0 ? (
         <p className="empty">No orders yet.</p>
       ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Ticket</th>
-              <th>Price</th>
-              <th>Status</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {orders.map((o) => (
-              <tr key={o.id}>
-                <td>{o.ticket.title}</td>
-                <td>{formatPrice(o.ticket.price)}</td>
-                <td>
-                  <span className={`badge ${o.status.replace(':', '-')}`}>{o.status}</span>
-                </td>
-                <td>
-                  <Link href={`/orders/${o.id}`}>Details</Link>
-                </td>
+        <div className="table-wrap">
+          <table className="table">
+            <thead>
+              <tr>
+                <th scope="col">Ticket</th>
+                <th scope="col">Price</th>
+                <th scope="col">Status</th>
+                <th scope="col">
+                  <span className="sr-only">Details</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {orders.map((o) => (
+                <tr key={o.id}>
+                  <td>{o.ticket.title}</td>
+                  <td>{formatPrice(o.ticket.price, locale)}</td>
+                  <td>
+                    <span className={`badge ${o.status.replace(':', '-')}`}>{o.status}</span>
+                  </td>
+                  <td>
+                    <Link href={`/orders/${o.id}`} aria-label={`Details of the order for ${o.ticket.title}`}>
+                      Details
+                    </Link>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

@@ -1,23 +1,28 @@
 import { notFound, redirect } from 'next/navigation';
 import { OrderPayment } from '@/components/OrderPayment';
-import { formatPrice } from '@/lib/browser-api';
-import { apiGet, currentUser } from '@/lib/server-api';
+import { Problem } from '@/components/Problem';
+import { formatPrice } from '@/lib/format';
+import { apiGet, currentUser, visitorLocale } from '@/lib/server-api';
 import type { Order } from '@/lib/types';
 
 export default async function OrderPage({ params }: { params: Promise<{ orderId: string }> }) {
   const { orderId } = await params;
   if (!(await currentUser())) redirect('/auth/signin');
-  const { data: order } = await apiGet<Order>(`/api/orders/${orderId}`);
-  if (!order) notFound();
+  const [r, locale] = await Promise.all([apiGet<Order>(`/api/orders/${encodeURIComponent(orderId)}`), visitorLocale()]);
+  if (!r.ok && r.problem === 'not-found') notFound();
+  if (!r.ok) return <Problem kind={r.problem} what="This order" />;
+  const order = r.data;
   return (
     <section className="card">
       <h1>Order for {order.ticket.title}</h1>
-      <p className="price">Price: {formatPrice(order.ticket.price)}</p>
+      <p className="price">Price: {formatPrice(order.ticket.price, locale)}</p>
       <p>
         Status: <span className={`badge ${order.status.replace(':', '-')}`}>{order.status}</span>
       </p>
       {order.status === 'created' || order.status === 'awaiting:payment' ? (
-        <OrderPayment order={order} />
+        // The server's clock, passed down, so the first render of the
+        // countdown is the same on the server and in the browser.
+        <OrderPayment order={order} renderedAt={Date.now()} />
       ) : order.status === 'cancelled' ? (
         <p className="status expired">Order Expired</p>
       ) : (
