@@ -13,7 +13,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
     <html lang="en">
       <body>
         <header className="header">
-          <nav className="nav">
+          <nav className="nav" aria-label="Main">
             <Link href="/" className="brand">
               GitTix
             </Link>
@@ -21,6 +21,7 @@ export default async function RootLayout({ children }: { children: React.ReactNo
               {user ? (
                 <>
                   <Link href="/tickets/new">Sell Tickets</Link>
+                  <Link href="/tickets/mine">My Tickets</Link>
                   <Link href="/orders">My Orders</Link>
                   <span className="muted user">{user.email}</span>
                   <Link href="/auth/signout">Sign Out</Link>
