@@ -52,9 +52,7 @@ export default async function Home({ searchParams }: { searchParams: Promise<Sea
                   <td>{t.title}</td>
                   <td>{formatPrice(t.price, locale)}</td>
                   <td>
-                    <Link href={`/tickets/${t.id}`} aria-label={`View ${t.title}`}>
-                      View
-                    </Link>
+                    <Link href={`/tickets/${t.id}`}>View</Link>
                   </td>
                 </tr>
               ))}

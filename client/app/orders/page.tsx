@@ -37,9 +37,7 @@ export default async function OrdersPage() {
                     <span className={`badge ${o.status.replace(':', '-')}`}>{o.status}</span>
                   </td>
                   <td>
-                    <Link href={`/orders/${o.id}`} aria-label={`Details of the order for ${o.ticket.title}`}>
-                      Details
-                    </Link>
+                    <Link href={`/orders/${o.id}`}>Details</Link>
                   </td>
                 </tr>
               ))}
