@@ -7,17 +7,15 @@ import type { ApiError, Order } from '@/lib/types';
 import { GeneralErrors } from './FormErrors';
 import { StripeCard } from './StripeCard';
 
-const publishableKey = process.env.NEXT_PUBLIC_STRIPE_KEY ?? '';
-
-// The live countdown and the Pay button of an order awaiting payment. With
-// NEXT_PUBLIC_STRIPE_KEY the card goes through Stripe's card input; without
+// The live countdown and the Pay button of an order awaiting payment. With a
+// publishable key the card goes through Stripe's card input; without
 // it (development: nothing from outside loads here) payment uses the test
 // card token, which the payments service's Stripe peer accepts.
 //
 // The first render uses the server's clock (renderedAt), so server and
 // browser render the same text and React hydrates without a mismatch; the
 // browser's clock takes over in the effect.
-export function OrderPayment({ order, renderedAt }: { order: Order; renderedAt: number }) {
+export function OrderPayment({ order, renderedAt, publishableKey }: { order: Order; renderedAt: number; publishableKey: string }) {
   const router = useRouter();
   const [left, setLeft] = useState(() => secondsLeft(order.expiresAt, renderedAt));
   const [errors, setErrors] = useState<ApiError[]>([]);

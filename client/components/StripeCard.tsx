@@ -2,11 +2,10 @@
 
 import { useEffect, useRef, useState } from 'react';
 
-// With a real publishable key (NEXT_PUBLIC_STRIPE_KEY), payment uses Stripe's
-// own card input (Stripe.js from Stripe), which turns the card into a token
-// for POST /api/payments. Nothing from outside can load on the development
-// machines, so this path is not exercised by the browser tests; without a key
-// the page pays in test mode instead.
+// With a publishable key, payment uses Stripe's own card input (Stripe.js
+// from Stripe), which turns the card into a token for POST /api/payments.
+// Nothing from outside can load on the development machines: the browser
+// tests serve a stand-in for Stripe.js at its address (e2e/stripe-standin.js).
 type StripeCardElement = { mount: (el: HTMLElement) => void; destroy: () => void };
 type StripeJS = {
   elements: () => { create: (type: 'card') => StripeCardElement };

@@ -5,6 +5,13 @@ import { formatPrice } from '@/lib/format';
 import { apiGet, currentUser, visitorLocale } from '@/lib/server-api';
 import type { Order } from '@/lib/types';
 
+// The key is read when the page renders (STRIPE_PUBLISHABLE_KEY), so one
+// build serves test mode and Stripe's card input; the build-time
+// NEXT_PUBLIC_STRIPE_KEY still works.
+function publishableKey(): string {
+  return process.env.STRIPE_PUBLISHABLE_KEY || process.env.NEXT_PUBLIC_STRIPE_KEY || '';
+}
+
 export default async function OrderPage({ params }: { params: Promise<{ orderId: string }> }) {
   const { orderId } = await params;
   if (!(await currentUser())) redirect('/auth/signin');
@@ -22,7 +29,7 @@ export default async function OrderPage({ params }: { params: Promise<{ orderId:
       {order.status === 'created' || order.status === 'awaiting:payment' ? (
         // The server's clock, passed down, so the first render of the
         // countdown is the same on the server and in the browser.
-        <OrderPayment order={order} renderedAt={Date.now()} />
+        <OrderPayment order={order} renderedAt={Date.now()} publishableKey={publishableKey()} />
       ) : order.status === 'cancelled' ? (
         <p className="status expired">Order Expired</p>
       ) : (
