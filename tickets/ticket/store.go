@@ -40,16 +40,21 @@ type Store interface {
 // MongoStore is the Store on the "tickets" collection.
 type MongoStore struct{ c *mongo.Collection }
 
-// NewMongoStore returns the store and declares the index the listing uses:
+// NewMongoStore returns the store and declares the indexes the listings use:
 // unreserved tickets by id, so the page's filter, sort and limit run in the
 // database whatever the collection's size.
 func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 	c := db.Collection("tickets")
-	_, err := c.Indexes().CreateOne(ctx, mongo.IndexModel{
-		Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("available_by_id"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("tickets: creating index: %w", err)
+	// by_user serves a seller's page (?userId=) the same way. One call per
+	// index: the embedded FerretDB fails on a createIndexes of several when
+	// one exists already (a restart).
+	for _, m := range []mongo.IndexModel{
+		{Keys: bson.D{{Key: "orderId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("available_by_id")},
+		{Keys: bson.D{{Key: "userId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("by_user")},
+	} {
+		if _, err := c.Indexes().CreateOne(ctx, m); err != nil {
+			return nil, fmt.Errorf("tickets: creating index: %w", err)
+		}
 	}
 	return &MongoStore{c: c}, nil
 }
