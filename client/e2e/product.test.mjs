@@ -198,6 +198,29 @@ test('sign up, sell, buy and pay by keyboard alone', async () => {
   await buyer.context.close();
 });
 
+test('the order page hydrates without a mismatch when its scripts arrive late', async () => {
+  const seller = await person(browser);
+  const buyer = await person(browser);
+  await signUp(seller.page, uniqueEmail('hydrate-seller'));
+  const id = await sellTicket(seller.page, `Hydrate ${Date.now()}`, '5');
+  await signUp(buyer.page, uniqueEmail('hydrate-buyer'));
+  const orderId = await orderVia(buyer.page, id);
+  // A slow network: the page's scripts arrive 1.5 s after its HTML, so the
+  // browser's first render comes seconds after the server's. A countdown
+  // that reads the clock while rendering then differs from the server's
+  // text, and React reports the mismatch (caught by noProblems).
+  await buyer.context.route('**/_next/static/chunks/**', async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await buyer.page.goto(`/orders/${orderId}`);
+  await buyer.page.waitForLoadState('networkidle');
+  await buyer.page.getByRole('button', { name: 'Pay' }).waitFor();
+  await buyer.context.unroute('**/_next/static/chunks/**');
+  await seller.context.close();
+  await buyer.context.close();
+});
+
 test('the countdown renders the same on server and client and announces only minutes', async () => {
   const seller = await person(browser);
   const buyer = await person(browser);
