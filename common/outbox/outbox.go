@@ -66,11 +66,10 @@ type Config struct {
 	Interval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
 	// IdleInterval is how often the relay looks for events no write kicked
 	// it for (a replica crashed between its write and its publish) while
-	// all is well. Every write kicks the relay, so this pass is only a
-	// safety net; on FerretDB it is a collection scan that holds up every
-	// other command of that database, so the local stack runs it less
-	// often. With several replicas keep it short: only the lease holder
-	// publishes, and the others' writes wait for its passes.
+	// all is well. Every write kicks the relay of the replica that wrote
+	// it, which publishes at once, so this pass is only a safety net; on
+	// FerretDB it is a collection scan that holds up every other command of
+	// that database, so the local stack runs it less often.
 	IdleInterval time.Duration `env:"OUTBOX_IDLE_INTERVAL" envDefault:"1s"`
 }
 
@@ -269,12 +268,15 @@ func (r *Relay) FlushIDs(ctx context.Context, ids []any) error {
 	return err
 }
 
+// A kicked pass needs no lease: a replica publishes what it wrote itself at
+// once, instead of waiting for the lease holder's next sweep (about a second
+// per event with two replicas). Per-entity order still holds for consumers:
+// they apply versions in order and acknowledge duplicates, which is all a
+// sweep racing this pass can cause. The lease guards only the sweep, which
+// exists for writes whose writer died before publishing.
 func (r *Relay) flushIDs(ctx context.Context, ids []any) (behind bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ok, err := r.lease(ctx); !ok || err != nil {
-		return true, err
-	}
 	var firstErr error
 	for _, id := range ids {
 		n, err := r.flushDoc(ctx, pending{ID: id})
@@ -316,7 +318,7 @@ func (r *Relay) releaseLease() {
 }
 
 // flushDoc publishes one document's events, in order, and returns how many
-// it had to leave. The caller holds the lease.
+// it had to leave.
 func (r *Relay) flushDoc(ctx context.Context, d pending) (int, error) {
 	err := r.coll.FindOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, options.FindOne().SetProjection(bson.D{{Key: Field, Value: 1}})).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
