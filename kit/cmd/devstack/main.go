@@ -197,6 +197,9 @@ func (s *stack) up(ctx context.Context, o options) error {
 	}
 
 	t = time.Now()
+	if !stripekit.Cached() {
+		fmt.Fprintf(s.out, "  … %-12s compiling %s from source into your cache: first start only, a few minutes\n", "stripe-mock", stripekit.Version)
+	}
 	bctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // a cold build of stripe-mock
 	mock, err := stripekit.Start(bctx, stripekit.Options{Addr: "127.0.0.1:" + strconv.Itoa(o.stripePort)})
 	cancel()
