@@ -13,7 +13,7 @@ URL=${URL:-}
 CA=${CA:-}
 if [[ -n "$CA" && ! -f "$CA" ]]; then echo "CA=$CA: no such file" >&2; exit 2; fi
 
-if ! command -v chromium >/dev/null; then
+if [[ -z "${CHROMIUM_PATH:-}" ]] && ! command -v chromium >/dev/null; then
   echo "== installing Debian's Chromium"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
