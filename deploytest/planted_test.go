@@ -14,7 +14,7 @@ import (
 // render in one way and must produce a matching problem.
 func TestPlantedMistakes(t *testing.T) {
 	images := map[string]bool{}
-	for _, img := range []string{"auth", "tickets", "orders", "expiration", "payments", "client"} {
+	for _, img := range []string{"auth", "tickets", "orders", "expiration", "payments", "client", "stripe-mock"} {
 		images["ticketing/"+img] = true
 	}
 	renders := map[string][]byte{"dev": render(t, "dev"), "prod": render(t, "prod")}
@@ -165,6 +165,14 @@ func TestPlantedMistakes(t *testing.T) {
 			}},
 		{"no HPA", "dev", "Deployment client-depl: no HorizontalPodAutoscaler",
 			func(b *bundle) { b.hpas = b.hpas[:0] }},
+		{"stripe-mock port wrong", "dev", "STRIPE_API_URL: Service stripe-mock-srv has no port 12112",
+			func(b *bundle) { setEnv(deployment(b, "payments"), "STRIPE_API_URL", "http://stripe-mock-srv:12112") }},
+		{"stripe-mock service misnamed", "dev", "STRIPE_API_URL host stripe-mock: no Service stripe-mock in the render",
+			func(b *bundle) { setEnv(deployment(b, "payments"), "STRIPE_API_URL", "http://stripe-mock:12111") }},
+		{"stripe-mock not used", "dev", "runs stripe-mock but payments has no STRIPE_API_URL",
+			func(b *bundle) { dropEnv(deployment(b, "payments"), "STRIPE_API_URL") }},
+		{"stripe-mock image not built", "dev", "image ticketing/stripemock is not a skaffold artifact",
+			func(b *bundle) { deployment(b, "stripe-mock").Containers[0].Image = "ticketing/stripemock" }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -184,6 +192,14 @@ func TestPlantedMistakes(t *testing.T) {
 			}
 			t.Errorf("planted mistake not caught; want a problem containing %q, got:\n%s", c.want, strings.Join(errs, "\n"))
 		})
+	}
+
+	// Which Stripe each overlay pays through.
+	if errs := checkStripeMode(fresh(t, "prod"), true); len(errs) == 0 {
+		t.Error("prod taken for an overlay with stripe-mock")
+	}
+	if errs := checkStripeMode(fresh(t, "dev"), false); len(errs) == 0 {
+		t.Error("dev taken for an overlay paying real Stripe")
 	}
 
 	// Unknown fields must fail strict decoding rather than be dropped silently.

@@ -49,9 +49,12 @@ var services = []service{
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == guardArg {
+		os.Exit(runGuard(os.Args[2:], os.Stdin, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		os.Exit(1)
 	}
@@ -64,7 +67,7 @@ type options struct {
 	env                                     func(string) string
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	var o options
 	fs.StringVar(&o.data, "data", ".data", "directory for all data (kept across restarts)")
@@ -77,8 +80,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fs.IntVar(&o.clientPort, "client-port", 3000, "web client port")
 	fs.IntVar(&o.offset, "port-offset", 0, "added to every port, so a test stack runs beside `make run`; keep every port below 32768, out of the kernel's range for outgoing connections (tests use 1000, 2000, 3000)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof of this process (the embedded databases and bus) on this address")
+	lifeline := fs.Bool("stdin-lifeline", false, "stop the stack when stdin reaches end of file: a parent process (the e2e tests, the bench) holds the other end, so the stack dies with it on every OS")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *lifeline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go watchLifeline(stdin, cancel)
 	}
 	if o.offset != 0 {
 		host, port, err := net.SplitHostPort(o.gatewayAddr)
@@ -187,6 +197,9 @@ func (s *stack) up(ctx context.Context, o options) error {
 	}
 
 	t = time.Now()
+	if !stripekit.Cached() {
+		fmt.Fprintf(s.out, "  … %-12s compiling %s from source into your cache: first start only, a few minutes\n", "stripe-mock", stripekit.Version)
+	}
 	bctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // a cold build of stripe-mock
 	mock, err := stripekit.Start(bctx, stripekit.Options{Addr: "127.0.0.1:" + strconv.Itoa(o.stripePort)})
 	cancel()
@@ -273,10 +286,25 @@ func (s *stack) gateway(o options, backends map[string]string) error {
 }
 
 // spawn starts a child process, prefixes its output, waits until readyURL
-// answers 200, and stops it with SIGTERM on shutdown.
+// answers 200, and stops it with SIGTERM on shutdown. The child stops when
+// devstack dies, too: by the kernel's parent-death signal on Linux, through a
+// guard process elsewhere (guard.go).
 func (s *stack) spawn(ctx context.Context, name, path string, args []string, dir string, env map[string]string, readyURL, shown string) error {
 	t := time.Now()
 	cmd := exec.Command(path, args...)
+	var lifeline io.Closer
+	if guarded {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		cmd = exec.Command(self, append([]string{guardArg, path}, args...)...)
+		w, err := cmd.StdinPipe()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		lifeline = w
+	}
 	cmd.Dir = dir
 	cmd.Env = os.Environ()
 	for k, v := range env {
@@ -284,7 +312,7 @@ func (s *stack) spawn(ctx context.Context, name, path string, args []string, dir
 	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -302,11 +330,15 @@ func (s *stack) spawn(ctx context.Context, name, path string, args []string, dir
 		}
 	}()
 	s.onStop(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		if lifeline != nil {
+			_ = lifeline.Close() // the guard stops the child and exits
+		} else {
+			terminate(cmd.Process)
+		}
 		select {
 		case <-exited:
 		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			kill(cmd.Process)
 			<-exited
 		}
 	})
