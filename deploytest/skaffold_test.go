@@ -157,8 +157,14 @@ var goBuildRE = regexp.MustCompile(`go build .*-trimpath .*-gcflags="\$\{SKAFFOL
 // checkGoDockerfile returns the package the Dockerfile builds.
 func checkGoDockerfile(t *testing.T, df, text, svc string, work []string) string {
 	t.Helper()
-	if !strings.Contains(text, "FROM golang:1.26 AS build") {
-		t.Errorf("%s: build stage must be FROM golang:1.26 AS build", df)
+	// An exact tag, so a rebuild cannot change compilers under us.
+	if !strings.Contains(text, "FROM golang:1.26.8 AS build") {
+		t.Errorf("%s: build stage must be FROM golang:1.26.8 AS build", df)
+	}
+	// The golang image's GOPATH is /go: a cache mounted anywhere else is
+	// never reused.
+	if !strings.Contains(text, "--mount=type=cache,target=/go/pkg/mod") || strings.Contains(text, "/root/go/pkg/mod") {
+		t.Errorf("%s: the module cache mount must be /go/pkg/mod (the golang image's GOPATH)", df)
 	}
 	if !strings.Contains(text, "FROM gcr.io/distroless/static-debian12:nonroot") {
 		t.Errorf("%s: runtime must be gcr.io/distroless/static-debian12:nonroot", df)
