@@ -142,7 +142,8 @@ func TestEmailInUseIgnoresCase(t *testing.T) {
 }
 
 func TestConcurrentSignupsOfOneEmail(t *testing.T) {
-	c := boot(t)
+	c := boot(t, "SIGNUP_BURST", "100") // all from one address
+
 	email := uniqueEmail(t)
 	const n = 20
 	statuses := make([]int, n)
