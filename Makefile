@@ -56,6 +56,7 @@ test-go:
 fuzz:
 	cd common && go test -run '^$$' -fuzz '^FuzzCookieToUser$$' -fuzztime $(FUZZTIME) ./session
 	cd common && go test -run '^$$' -fuzz '^FuzzBindJSON$$' -fuzztime $(FUZZTIME) ./httpx
+	cd kit && go test -run '^$$' -fuzz '^FuzzGatewayRequest$$' -fuzztime $(FUZZTIME) ./gateway
 
 test-browser:
 	scripts/browser-test.sh
