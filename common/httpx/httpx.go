@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -104,6 +105,22 @@ func CurrentUser(c *gin.Context) (session.User, bool) {
 		return session.User{}, false
 	}
 	return u.(session.User), true
+}
+
+// Query returns the value of the query parameter name (the first, as
+// c.Query does) and whether it decoded. c.Query silently drops a pair that
+// is not valid percent-encoding (?cursor=%%%), so a client's mistake would
+// pass for "not sent"; here it is ok=false for the handler to refuse.
+func Query(c *gin.Context, name string) (value string, ok bool) {
+	for pair := range strings.SplitSeq(c.Request.URL.RawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if key, err := url.QueryUnescape(k); err != nil || key != name {
+			continue
+		}
+		value, err := url.QueryUnescape(v)
+		return value, err == nil
+	}
+	return "", true
 }
 
 // RequestID returns the request's id (as sent back in X-Request-Id).

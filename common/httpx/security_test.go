@@ -178,3 +178,27 @@ func TestSameOrigin(t *testing.T) {
 		})
 	}
 }
+
+func TestQueryRefusesUndecodableValues(t *testing.T) {
+	for raw, want := range map[string]struct {
+		value string
+		ok    bool
+	}{
+		"":                     {"", true},
+		"cursor=abc":           {"abc", true},
+		"limit=2&cursor=a%2Bb": {"a+b", true},
+		"cursor=a+b":           {"a b", true},
+		"cursor=%%%":           {"", false},
+		"limit=1&cursor=%zz":   {"", false},
+		"cursor=ok&cursor=%%%": {"ok", true}, // the first, as c.Query
+		"%%%=1&cursor=x":       {"x", true},  // another undecodable key is not ours
+		"cursorx=%%%":          {"", true},
+		"c%75rsor=y":           {"y", true},
+	} {
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = httptest.NewRequest("GET", "/?"+raw, nil)
+		if v, ok := Query(c, "cursor"); v != want.value || ok != want.ok {
+			t.Errorf("?%s: %q %v, want %q %v", raw, v, ok, want.value, want.ok)
+		}
+	}
+}
