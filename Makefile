@@ -32,7 +32,7 @@ devstack:
 	cd kit && $(GO_BUILD) -o $(abspath $(BIN))/devstack ./cmd/devstack
 
 # The web client, built once its sources change (npm ci needs only npm).
-client/.next/standalone/server.js: client/package-lock.json $(shell find client/app client/components client/lib -type f 2>/dev/null) client/next.config.mjs
+client/.next/standalone/server.js: client/package-lock.json $(shell find client/app client/components client/lib -type f 2>/dev/null) client/next.config.mjs client/proxy.ts client/security-headers.mjs
 	cd client && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 client: client/.next/standalone/server.js
