@@ -37,7 +37,8 @@ client/.next/standalone/server.js: client/package-lock.json $(shell find client/
 
 client: client/.next/standalone/server.js
 
-# EXPIRATION_WINDOW, EVENT_BUS, LOG_LEVEL, JWT_KEY pass through to the services.
+# EXPIRATION_WINDOW, EVENT_BUS, LOG_LEVEL, JWT_KEY and the SIGNIN_* / SIGNUP_*
+# limits pass through to the services.
 run: build devstack client
 	bin/devstack
 
