@@ -32,7 +32,7 @@ devstack:
 	cd kit && $(GO_BUILD) -o $(abspath $(BIN))/devstack ./cmd/devstack
 
 # The web client, built once its sources change (npm ci needs only npm).
-client/.next/standalone/server.js: client/package-lock.json $(shell find client/app client/components client/lib -type f 2>/dev/null) client/next.config.mjs
+client/.next/standalone/server.js: client/package-lock.json $(shell find client/app client/components client/lib -type f 2>/dev/null) client/next.config.mjs client/proxy.ts client/security-headers.mjs
 	cd client && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 client: client/.next/standalone/server.js
@@ -78,6 +78,7 @@ test-go:
 fuzz:
 	cd common && go test -run '^$$' -fuzz '^FuzzCookieToUser$$' -fuzztime $(FUZZTIME) ./session
 	cd common && go test -run '^$$' -fuzz '^FuzzBindJSON$$' -fuzztime $(FUZZTIME) ./httpx
+	cd kit && go test -run '^$$' -fuzz '^FuzzGatewayRequest$$' -fuzztime $(FUZZTIME) ./gateway
 
 # With URL (and CA): the browser tests against that platform.
 test-browser:

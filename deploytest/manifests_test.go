@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -324,6 +325,7 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 		if e, ok := env["COOKIE_SECURE"]; ok && e.Value != "true" {
 			fail("Deployment %s: COOKIE_SECURE = %q, want true (the cluster serves TLS)", d.Name, e.Value)
 		}
+		checkTrustedProxies(fail, d.Name, env["TRUSTED_PROXIES"].Value)
 		if e, ok := env["EVENT_BUS"]; ok && e.Value != "stan" && e.Value != "jetstream" {
 			fail("Deployment %s: EVENT_BUS = %q, want stan or jetstream", d.Name, e.Value)
 		}
@@ -713,6 +715,31 @@ func checkMember(b *bundle, fail func(string, ...any), depl, pod, headless, repl
 		return
 	}
 	fail("Deployment %s: no StatefulSet governed by %s", depl, headless)
+}
+
+// checkTrustedProxies requires TRUSTED_PROXIES to name the ingress
+// controller's range: unset, every visitor would share the controller's
+// address (and its sign-in limits); trusting everyone would let any client
+// pick its own address.
+func checkTrustedProxies(fail func(string, ...any), depl, value string) {
+	if value == "" {
+		fail("Deployment %s: TRUSTED_PROXIES is not set (the ingress controller's range)", depl)
+		return
+	}
+	for _, p := range strings.Split(value, ",") {
+		p = strings.TrimSpace(p)
+		if !strings.Contains(p, "/") {
+			p += "/32"
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			fail("Deployment %s: TRUSTED_PROXIES entry %q is not an address or CIDR range", depl, p)
+			continue
+		}
+		if ones, bits := n.Mask.Size(); ones < bits/4 {
+			fail("Deployment %s: TRUSTED_PROXIES range %s trusts far more than an ingress controller", depl, n)
+		}
+	}
 }
 
 // checkNetpol requires a NetworkPolicy on the Mongo pods behind svc that

@@ -153,6 +153,10 @@ func TestPlantedMistakes(t *testing.T) {
 				deployment(b, "auth").Containers[0].Env[len(deployment(b, "auth").Containers[0].Env)-1].ValueFrom = &corev1.EnvVarSource{
 					SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "jwt-secret-typo"}, Key: "JWT_KEY"}}
 			}},
+		{"proxies not trusted", "prod", "Deployment auth-depl: TRUSTED_PROXIES is not set",
+			func(b *bundle) { dropEnv(deployment(b, "auth"), "TRUSTED_PROXIES") }},
+		{"every address trusted", "dev", "Deployment tickets-depl: TRUSTED_PROXIES range 0.0.0.0/0 trusts far more",
+			func(b *bundle) { setEnv(deployment(b, "tickets"), "TRUSTED_PROXIES", "10.244.0.0/16,0.0.0.0/0") }},
 		{"bus mismatch", "dev", "Deployment orders-depl: EVENT_BUS=jetstream needs nats -js behind nats-srv",
 			func(b *bundle) { setEnv(deployment(b, "orders"), "EVENT_BUS", "jetstream") }},
 		{"cluster id mismatch", "prod", "Deployment tickets-depl: EVENT_BUS=stan needs NATS Streaming with -cid ticketing",

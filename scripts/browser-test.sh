@@ -39,7 +39,8 @@ cleanup() {
 trap cleanup EXIT
 make --no-print-directory build devstack BIN="$tmp/bin" >/dev/null
 
-EXPIRATION_WINDOW=20s LOG_LEVEL=warn "$tmp/bin/devstack" -data "$tmp/data" -bin "$tmp/bin" -port-offset 3000 \
+# Every browser test user signs up from this one address.
+EXPIRATION_WINDOW=20s LOG_LEVEL=warn SIGNUP_BURST=1000 "$tmp/bin/devstack" -data "$tmp/data" -bin "$tmp/bin" -port-offset 3000 \
   -client "$root/client/.next/standalone" -ingress "$root/infra/k8s/base/ingress.yaml" >"$tmp/devstack.log" 2>&1 &
 stack=$!
 for _ in $(seq 1 600); do

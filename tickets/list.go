@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ticketing-go/ticketing/common/apperr"
+	"github.com/ticketing-go/ticketing/common/httpx"
 	"github.com/ticketing-go/ticketing/tickets/ticket"
 )
 
@@ -24,17 +25,17 @@ const (
 // page's address is in the Link header.
 func (a *api) list(c *gin.Context) error {
 	limit := defaultLimit
-	if s := c.Query("limit"); s != "" {
+	if s, ok := httpx.Query(c, "limit"); !ok || s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
+		if !ok || err != nil || n < 1 {
 			return apperr.Validation(apperr.FieldError{Message: fmt.Sprintf("Limit must be a whole number from 1 to %d", maxLimit), Field: "limit"})
 		}
 		limit = min(n, maxLimit)
 	}
 	var after bson.ObjectID
-	if s := c.Query("cursor"); s != "" {
+	if s, ok := httpx.Query(c, "cursor"); !ok || s != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(s)
-		if err != nil || len(raw) != len(after) {
+		if !ok || err != nil || len(raw) != len(after) {
 			return apperr.Validation(apperr.FieldError{Message: "Cursor is invalid", Field: "cursor"})
 		}
 		copy(after[:], raw)

@@ -230,6 +230,17 @@ func (s *stack) up(ctx context.Context, o options) error {
 			// collection while every other command of that database
 			// waits: every write kicks the relay anyway.
 			"OUTBOX_IDLE_INTERVAL": envOr(o.env, "OUTBOX_IDLE_INTERVAL", "10s"),
+			// Only this machine reaches the services, and only the
+			// gateway (on loopback) may name the client's address.
+			"LISTEN_HOST":     "127.0.0.1",
+			"TRUSTED_PROXIES": "127.0.0.1",
+		}
+		// The abuse limits pass through, so tests that sign up many
+		// users from one address can raise them.
+		for _, k := range []string{"SIGNUP_BURST", "SIGNUP_REFILL", "SIGNIN_BURST", "SIGNIN_IP_BURST", "SIGNIN_REFILL", "SIGNIN_MAX_DELAY"} {
+			if v := o.env(k); v != "" {
+				env[k] = v
+			}
 		}
 		url := fmt.Sprintf("http://127.0.0.1:%d", svc.port)
 		if err := s.spawn(ctx, svc.name, filepath.Join(o.bin, svc.name), nil, "", env, url+"/readyz", url); err != nil {
@@ -270,7 +281,7 @@ func (s *stack) gateway(o options, backends map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := gateway.Server(h, gateway.NginxTimeouts)
 	go func() { _ = srv.Serve(ln) }()
 	s.onStop(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
