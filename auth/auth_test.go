@@ -142,7 +142,8 @@ func TestEmailInUseIgnoresCase(t *testing.T) {
 }
 
 func TestConcurrentSignupsOfOneEmail(t *testing.T) {
-	c := boot(t)
+	c := boot(t, "SIGNUP_BURST", "100") // all from one address
+
 	email := uniqueEmail(t)
 	const n = 20
 	statuses := make([]int, n)
@@ -305,6 +306,7 @@ func TestRefusesToStartWithoutRequiredConfig(t *testing.T) {
 		{map[string]string{"JWT_KEY": "k"}, "MONGO_URI"},
 		{map[string]string{"JWT_KEY": "k", "MONGO_URI": "mongodb://127.0.0.1:1/x", "JWT_TTL": "forever"}, "JWT_TTL"},
 		{map[string]string{"JWT_KEY": "k", "MONGO_URI": "mongodb://127.0.0.1:1/x", "BCRYPT_COST": "99"}, "BCRYPT_COST"},
+		{map[string]string{"JWT_KEY": "k", "MONGO_URI": "mongodb://127.0.0.1:1/x", "TRUSTED_PROXIES": "10.0.0.0/8, ingress-nginx"}, "TRUSTED_PROXIES"},
 	} {
 		err := run(t.Context(), nil, func(k string) string { return tc.env[k] }, &svctest.SyncBuffer{}, &svctest.SyncBuffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -18,11 +18,16 @@ type settings struct {
 	config.Base
 	config.Session
 	BcryptCost int `env:"BCRYPT_COST" envDefault:"10"`
-	// Sign-in failures allowed per e-mail and per client address before 429,
-	// and how fast the allowance refills.
+	// Sign-in failures allowed per (e-mail, client address) and per client
+	// address before 429; the first wait, doubled by each further failure
+	// up to the longest (one failure is forgotten per quiet interval).
 	SigninBurst    int           `env:"SIGNIN_BURST" envDefault:"5"`
 	SigninIPBurst  int           `env:"SIGNIN_IP_BURST" envDefault:"20"`
 	SigninInterval time.Duration `env:"SIGNIN_REFILL" envDefault:"1m"`
+	SigninMaxDelay time.Duration `env:"SIGNIN_MAX_DELAY" envDefault:"1h"`
+	// Sign-ups allowed per client address at once, then one per interval.
+	SignupBurst    int           `env:"SIGNUP_BURST" envDefault:"10"`
+	SignupInterval time.Duration `env:"SIGNUP_REFILL" envDefault:"1m"`
 }
 
 func main() { service.Main("auth", run) }
@@ -31,6 +36,9 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	var cfg settings
 	if err := config.Load(&cfg, getenv); err != nil {
 		return err
+	}
+	if cfg.SigninInterval <= 0 || cfg.SignupInterval <= 0 {
+		return fmt.Errorf("SIGNIN_REFILL and SIGNUP_REFILL must be positive")
 	}
 	if err := user.ValidCost(cfg.BcryptCost); err != nil {
 		return fmt.Errorf("BCRYPT_COST: %w", err)
@@ -59,7 +67,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		signer:  signer,
 		secure:  cfg.CookieSecure,
 		cost:    cfg.BcryptCost,
-		limiter: newLimiter(cfg.SigninBurst, cfg.SigninIPBurst, cfg.SigninInterval),
+		limiter: newSigninLimiter(cfg.SigninBurst, cfg.SigninIPBurst, cfg.SigninInterval, cfg.SigninMaxDelay),
+		signups: newAddressLimiter(cfg.SignupBurst, cfg.SignupInterval),
 	}
 	return svc.Serve(ctx, a.routes(svc.Engine(signer)))
 }

@@ -13,15 +13,17 @@ type api struct {
 	signer  *session.Signer
 	secure  bool
 	cost    int
-	limiter *limiter
+	limiter *signinLimiter
+	signups *addressLimiter
 	dummy   user.User // compared against when the e-mail is unknown
 }
 
 // routes is the whole HTTP surface of the auth service.
 func (a *api) routes(e *gin.Engine) *gin.Engine {
 	g := e.Group("/api/users")
-	g.POST("/signup", httpx.H(a.signup))
-	g.POST("/signin", httpx.H(a.signin))
+	// SameOrigin: no other site's page may sign its visitor in or up.
+	g.POST("/signup", httpx.SameOrigin, httpx.H(a.signup))
+	g.POST("/signin", httpx.SameOrigin, httpx.H(a.signin))
 	g.POST("/signout", a.signout)
 	g.GET("/currentuser", a.currentUser)
 	return e

@@ -42,5 +42,6 @@ func (a *api) signin(c *gin.Context) error {
 		a.limiter.fail(req.Email, c.ClientIP())
 		return apperr.BadRequest("Invalid credentials")
 	}
+	a.limiter.succeeded(req.Email, c.ClientIP())
 	return a.startSession(c, http.StatusOK, u)
 }

@@ -37,6 +37,11 @@ func (a *api) signup(c *gin.Context) error {
 	if err := httpx.BindJSON(c, &req); err != nil {
 		return err
 	}
+	// Counted once valid: each one costs a bcrypt hash, and its answer
+	// tells whether the e-mail is registered ("Email in use").
+	if wait := a.signups.take(c.ClientIP()); wait > 0 {
+		return apperr.TooManyRequests("Too many sign-ups from this address, try again later", wait)
+	}
 	u, err := user.New(req.Email, req.Password, a.cost)
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -43,11 +45,21 @@ var (
 	outDir   = flag.String("out", "bench/results", "where the results file goes")
 	bus      = flag.String("bus", "stan", "event bus of the stack: stan or jetstream")
 	baseURL  = flag.String("url", "", "bench a running platform at this base URL (the gateway or the ingress) instead of starting one: only the scenarios that need nothing but its HTTP API")
+	caFile   = flag.String("ca", "", "PEM file of a certificate to trust besides the system's roots (a dev cluster's self-signed certificate or private CA)")
 	rows     []row
+	// tlsConfig is what every client of the bench verifies servers with.
+	tlsConfig *tls.Config
 )
 
 func main() {
 	flag.Parse()
+	if *caFile != "" {
+		var err error
+		if tlsConfig, err = trusting(*caFile); err != nil {
+			fail(err)
+		}
+		http.DefaultTransport.(*http.Transport).TLSClientConfig = tlsConfig
+	}
 	root, _ := os.Getwd()
 	if *baseURL != "" {
 		remote(strings.TrimSuffix(*baseURL, "/"))
@@ -313,7 +325,11 @@ func attackWith(name string, tr vegeta.Targeter, note string, clients int, d tim
 }
 
 func runAttack(name string, tr vegeta.Targeter, clients int, d time.Duration) vegeta.Metrics {
-	a := vegeta.NewAttacker(vegeta.Workers(uint64(clients)), vegeta.MaxWorkers(uint64(clients)), vegeta.KeepAlive(true), vegeta.Connections(clients))
+	opts := []func(*vegeta.Attacker){vegeta.Workers(uint64(clients)), vegeta.MaxWorkers(uint64(clients)), vegeta.KeepAlive(true), vegeta.Connections(clients)}
+	if tlsConfig != nil {
+		opts = append(opts, vegeta.TLSConfig(tlsConfig))
+	}
+	a := vegeta.NewAttacker(opts...)
 	var m vegeta.Metrics
 	for res := range a.Attack(tr, vegeta.Rate{Freq: 0}, d, name) {
 		m.Add(res)
@@ -699,4 +715,21 @@ func report() {
 		return
 	}
 	fmt.Println("written to", path)
+}
+
+// trusting is a TLS configuration that trusts the certificates in a PEM file
+// besides the system's roots.
+func trusting(caFile string) (*tls.Config, error) {
+	data, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("-ca: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("-ca: %s holds no PEM certificate", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,13 +33,24 @@ const repoRoot = ".."
 
 // overlays are rendered and checked; externalSecrets are secrets an overlay
 // expects to exist in the cluster rather than generating them.
+// mockStripe: the dev overlays pay through stripe-mock in the cluster, prod
+// through real Stripe.
 var overlays = []struct {
 	name            string
 	externalSecrets []string
+	mockStripe      bool
 }{
-	{name: "dev"},
-	{name: "dev-jetstream"},
+	{name: "dev", mockStripe: true},
+	{name: "dev-jetstream", mockStripe: true},
 	{name: "prod", externalSecrets: []string{"jwt-secret", "stripe-secret"}},
+}
+
+// stripeMockImage is the image of the dev overlays' stripe-mock.
+const stripeMockImage = "ticketing/stripe-mock"
+
+// noAutoscaler lists the Deployments that run a fixed replica count, and why.
+var noAutoscaler = map[string]string{
+	"stripe-mock-depl": "a stateless dev-only stand-in for Stripe",
 }
 
 // goServices maps each Go service to the env vars it refuses to start without
@@ -313,6 +325,7 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 		if e, ok := env["COOKIE_SECURE"]; ok && e.Value != "true" {
 			fail("Deployment %s: COOKIE_SECURE = %q, want true (the cluster serves TLS)", d.Name, e.Value)
 		}
+		checkTrustedProxies(fail, d.Name, env["TRUSTED_PROXIES"].Value)
 		if e, ok := env["EVENT_BUS"]; ok && e.Value != "stan" && e.Value != "jetstream" {
 			fail("Deployment %s: EVENT_BUS = %q, want stan or jetstream", d.Name, e.Value)
 		}
@@ -342,6 +355,9 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 			fail("Deployment %s: terminationGracePeriodSeconds must be 30", d.Name)
 		}
 		checkConnections(b, fail, d, env)
+		if e, ok := env["STRIPE_API_URL"]; ok {
+			checkStripeMock(b, fail, d.Name, e.Value)
+		}
 		if e, ok := env["NATS_URL"]; ok {
 			checkBus(b, fail, d.Name, e.Value, env["EVENT_BUS"].Value, env["NATS_CLUSTER_ID"].Value)
 		}
@@ -350,6 +366,9 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 		if !seen[app] {
 			fail("no Deployment for service %s", app)
 		}
+	}
+	if mock := stripeMocks(b); len(mock) > 0 && stripeAPIURL(b) == "" {
+		fail("Deployment %s runs stripe-mock but payments has no STRIPE_API_URL: payments would charge real Stripe with a placeholder key", mock[0])
 	}
 
 	// Every workload: images, secrets, hardening, resources.
@@ -462,7 +481,9 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 	}
 	for name, d := range deps {
 		if !hpaFor[name] {
-			fail("Deployment %s: no HorizontalPodAutoscaler", name)
+			if noAutoscaler[name] == "" {
+				fail("Deployment %s: no HorizontalPodAutoscaler", name)
+			}
 		} else if d.Spec.Replicas != nil {
 			fail("Deployment %s: sets replicas although an HPA owns the count", name)
 		}
@@ -489,6 +510,78 @@ func argValue(args []string, flag string) string {
 		}
 	}
 	return ""
+}
+
+// checkStripeMock verifies that STRIPE_API_URL reaches a stripe-mock in the
+// render: a Service of that name with that port, selecting the stripe-mock
+// Deployment.
+func checkStripeMock(b *bundle, fail func(string, ...any), depl, url string) {
+	rest, ok := strings.CutPrefix(url, "http://")
+	host, portStr, hasPort := strings.Cut(rest, ":")
+	port, err := strconv.Atoi(strings.TrimSuffix(portStr, "/"))
+	if !ok || !hasPort || err != nil {
+		fail("Deployment %s: STRIPE_API_URL %q: want http://<service>:<port>", depl, url)
+		return
+	}
+	svc, ok := b.services[host]
+	if !ok {
+		fail("Deployment %s: STRIPE_API_URL host %s: no Service %s in the render", depl, host, host)
+		return
+	}
+	if !servicePort(svc, int32(port), "") {
+		fail("Deployment %s: STRIPE_API_URL: Service %s has no port %d", depl, host, port)
+	}
+	for _, w := range b.selected(svc.Spec.Selector) {
+		for _, c := range w.tmpl.Spec.Containers {
+			if imageName(c.Image) == stripeMockImage {
+				return
+			}
+		}
+	}
+	fail("Deployment %s: STRIPE_API_URL: Service %s does not select a %s pod", depl, host, stripeMockImage)
+}
+
+// stripeMocks names the Deployments running stripe-mock.
+func stripeMocks(b *bundle) []string {
+	var names []string
+	for _, d := range b.deployments {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if imageName(c.Image) == stripeMockImage {
+				names = append(names, d.Name)
+			}
+		}
+	}
+	return names
+}
+
+// stripeAPIURL is payments' STRIPE_API_URL ("" when it charges real Stripe).
+func stripeAPIURL(b *bundle) string {
+	for _, d := range b.deployments {
+		if d.Spec.Template.Labels["app"] != "payments" {
+			continue
+		}
+		if c := containerNamed(&d.Spec.Template, "payments"); c != nil {
+			for _, e := range c.Env {
+				if e.Name == "STRIPE_API_URL" {
+					return e.Value
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// checkStripeMode: the dev overlays pay through stripe-mock, prod through
+// real Stripe, with no stripe-mock running.
+func checkStripeMode(b *bundle, mock bool) []string {
+	url, mocks := stripeAPIURL(b), stripeMocks(b)
+	switch {
+	case mock && (url == "" || len(mocks) == 0):
+		return []string{fmt.Sprintf("payments must use the overlay's stripe-mock (STRIPE_API_URL %q, stripe-mock Deployments %v)", url, mocks)}
+	case !mock && (url != "" || len(mocks) > 0):
+		return []string{fmt.Sprintf("payments must use real Stripe: STRIPE_API_URL %q, stripe-mock Deployments %v", url, mocks)}
+	}
+	return nil
 }
 
 func hasVolume(w workload, name string) bool {
@@ -624,6 +717,31 @@ func checkMember(b *bundle, fail func(string, ...any), depl, pod, headless, repl
 	fail("Deployment %s: no StatefulSet governed by %s", depl, headless)
 }
 
+// checkTrustedProxies requires TRUSTED_PROXIES to name the ingress
+// controller's range: unset, every visitor would share the controller's
+// address (and its sign-in limits); trusting everyone would let any client
+// pick its own address.
+func checkTrustedProxies(fail func(string, ...any), depl, value string) {
+	if value == "" {
+		fail("Deployment %s: TRUSTED_PROXIES is not set (the ingress controller's range)", depl)
+		return
+	}
+	for _, p := range strings.Split(value, ",") {
+		p = strings.TrimSpace(p)
+		if !strings.Contains(p, "/") {
+			p += "/32"
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			fail("Deployment %s: TRUSTED_PROXIES entry %q is not an address or CIDR range", depl, p)
+			continue
+		}
+		if ones, bits := n.Mask.Size(); ones < bits/4 {
+			fail("Deployment %s: TRUSTED_PROXIES range %s trusts far more than an ingress controller", depl, n)
+		}
+	}
+}
+
 // checkNetpol requires a NetworkPolicy on the Mongo pods behind svc that
 // admits this Deployment's pods and no other Deployment's.
 func checkNetpol(b *bundle, fail func(string, ...any), d *appsv1.Deployment, svc *corev1.Service) {
@@ -712,6 +830,9 @@ func TestOverlays(t *testing.T) {
 				t.Fatalf("strict decode: %v", err)
 			}
 			for _, e := range check(b, cfg.images, ov.externalSecrets) {
+				t.Error(e)
+			}
+			for _, e := range checkStripeMode(b, ov.mockStripe) {
 				t.Error(e)
 			}
 		})

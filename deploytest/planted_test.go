@@ -14,7 +14,7 @@ import (
 // render in one way and must produce a matching problem.
 func TestPlantedMistakes(t *testing.T) {
 	images := map[string]bool{}
-	for _, img := range []string{"auth", "tickets", "orders", "expiration", "payments", "client"} {
+	for _, img := range []string{"auth", "tickets", "orders", "expiration", "payments", "client", "stripe-mock"} {
 		images["ticketing/"+img] = true
 	}
 	renders := map[string][]byte{"dev": render(t, "dev"), "prod": render(t, "prod")}
@@ -153,6 +153,10 @@ func TestPlantedMistakes(t *testing.T) {
 				deployment(b, "auth").Containers[0].Env[len(deployment(b, "auth").Containers[0].Env)-1].ValueFrom = &corev1.EnvVarSource{
 					SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "jwt-secret-typo"}, Key: "JWT_KEY"}}
 			}},
+		{"proxies not trusted", "prod", "Deployment auth-depl: TRUSTED_PROXIES is not set",
+			func(b *bundle) { dropEnv(deployment(b, "auth"), "TRUSTED_PROXIES") }},
+		{"every address trusted", "dev", "Deployment tickets-depl: TRUSTED_PROXIES range 0.0.0.0/0 trusts far more",
+			func(b *bundle) { setEnv(deployment(b, "tickets"), "TRUSTED_PROXIES", "10.244.0.0/16,0.0.0.0/0") }},
 		{"bus mismatch", "dev", "Deployment orders-depl: EVENT_BUS=jetstream needs nats -js behind nats-srv",
 			func(b *bundle) { setEnv(deployment(b, "orders"), "EVENT_BUS", "jetstream") }},
 		{"cluster id mismatch", "prod", "Deployment tickets-depl: EVENT_BUS=stan needs NATS Streaming with -cid ticketing",
@@ -165,6 +169,14 @@ func TestPlantedMistakes(t *testing.T) {
 			}},
 		{"no HPA", "dev", "Deployment client-depl: no HorizontalPodAutoscaler",
 			func(b *bundle) { b.hpas = b.hpas[:0] }},
+		{"stripe-mock port wrong", "dev", "STRIPE_API_URL: Service stripe-mock-srv has no port 12112",
+			func(b *bundle) { setEnv(deployment(b, "payments"), "STRIPE_API_URL", "http://stripe-mock-srv:12112") }},
+		{"stripe-mock service misnamed", "dev", "STRIPE_API_URL host stripe-mock: no Service stripe-mock in the render",
+			func(b *bundle) { setEnv(deployment(b, "payments"), "STRIPE_API_URL", "http://stripe-mock:12111") }},
+		{"stripe-mock not used", "dev", "runs stripe-mock but payments has no STRIPE_API_URL",
+			func(b *bundle) { dropEnv(deployment(b, "payments"), "STRIPE_API_URL") }},
+		{"stripe-mock image not built", "dev", "image ticketing/stripemock is not a skaffold artifact",
+			func(b *bundle) { deployment(b, "stripe-mock").Containers[0].Image = "ticketing/stripemock" }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -184,6 +196,14 @@ func TestPlantedMistakes(t *testing.T) {
 			}
 			t.Errorf("planted mistake not caught; want a problem containing %q, got:\n%s", c.want, strings.Join(errs, "\n"))
 		})
+	}
+
+	// Which Stripe each overlay pays through.
+	if errs := checkStripeMode(fresh(t, "prod"), true); len(errs) == 0 {
+		t.Error("prod taken for an overlay with stripe-mock")
+	}
+	if errs := checkStripeMode(fresh(t, "dev"), false); len(errs) == 0 {
+		t.Error("dev taken for an overlay paying real Stripe")
 	}
 
 	// Unknown fields must fail strict decoding rather than be dropped silently.

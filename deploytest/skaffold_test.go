@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ func loadSkaffold(t *testing.T) skaffoldInfo {
 func TestSkaffoldConfig(t *testing.T) {
 	info := loadSkaffold(t)
 	cfg := info.cfg
-	want := []string{"ticketing/auth", "ticketing/tickets", "ticketing/orders", "ticketing/expiration", "ticketing/payments", "ticketing/client"}
+	want := []string{"ticketing/auth", "ticketing/tickets", "ticketing/orders", "ticketing/expiration", "ticketing/payments", "ticketing/client", stripeMockImage}
 	for _, img := range want {
 		if !info.images[img] {
 			t.Errorf("no artifact for image %s", img)
@@ -100,6 +101,7 @@ func TestSkaffoldConfig(t *testing.T) {
 	if !profiles["prod"] {
 		t.Errorf("no prod profile")
 	}
+	checkProdDropsStripeMock(t, cfg)
 
 	// Dockerfiles exist, build from the repo root, and their Go targets build.
 	work := workspaceModules(t)
@@ -119,11 +121,21 @@ func TestSkaffoldConfig(t *testing.T) {
 			continue
 		}
 		svc := strings.TrimPrefix(a.ImageName, "ticketing/")
+		if a.ImageName == stripeMockImage {
+			if df != "infra/stripe-mock/Dockerfile" {
+				t.Errorf("%s: dockerfile %s, want infra/stripe-mock/Dockerfile", a.ImageName, df)
+			}
+			checkStripeMockDockerfile(t, string(text))
+			continue
+		}
 		if df != svc+"/Dockerfile" {
 			t.Errorf("%s: dockerfile %s, want %s/Dockerfile", a.ImageName, df, svc)
 		}
 		if svc == "client" {
 			checkClientDockerfile(t, string(text))
+			if got := a.DockerArtifact.BuildArgs["NEXT_PUBLIC_STRIPE_KEY"]; got == nil || *got != "{{.NEXT_PUBLIC_STRIPE_KEY}}" {
+				t.Errorf("%s: buildArgs must pass NEXT_PUBLIC_STRIPE_KEY from the environment ({{.NEXT_PUBLIC_STRIPE_KEY}})", a.ImageName)
+			}
 			continue
 		}
 		goTargets = append(goTargets, checkGoDockerfile(t, df, string(text), svc, work))
@@ -145,8 +157,14 @@ var goBuildRE = regexp.MustCompile(`go build .*-trimpath .*-gcflags="\$\{SKAFFOL
 // checkGoDockerfile returns the package the Dockerfile builds.
 func checkGoDockerfile(t *testing.T, df, text, svc string, work []string) string {
 	t.Helper()
-	if !strings.Contains(text, "FROM golang:1.26 AS build") {
-		t.Errorf("%s: build stage must be FROM golang:1.26 AS build", df)
+	// An exact tag, so a rebuild cannot change compilers under us.
+	if !strings.Contains(text, "FROM golang:1.26.8 AS build") {
+		t.Errorf("%s: build stage must be FROM golang:1.26.8 AS build", df)
+	}
+	// The golang image's GOPATH is /go: a cache mounted anywhere else is
+	// never reused.
+	if !strings.Contains(text, "--mount=type=cache,target=/go/pkg/mod") || strings.Contains(text, "/root/go/pkg/mod") {
+		t.Errorf("%s: the module cache mount must be /go/pkg/mod (the golang image's GOPATH)", df)
 	}
 	if !strings.Contains(text, "FROM gcr.io/distroless/static-debian12:nonroot") {
 		t.Errorf("%s: runtime must be gcr.io/distroless/static-debian12:nonroot", df)
@@ -185,8 +203,53 @@ func checkGoDockerfile(t *testing.T, df, text, svc string, work []string) string
 	return target
 }
 
+// checkProdDropsStripeMock: prod pays through real Stripe, so its profile
+// must not build (and push) the stripe-mock image.
+func checkProdDropsStripeMock(t *testing.T, cfg *latest.SkaffoldConfig) {
+	t.Helper()
+	index := -1
+	for i, a := range cfg.Build.Artifacts {
+		if a.ImageName == stripeMockImage {
+			index = i
+		}
+	}
+	for _, p := range cfg.Profiles {
+		if p.Name != "prod" {
+			continue
+		}
+		for _, patch := range p.Patches {
+			if patch.Op == "remove" && patch.Path == "/build/artifacts/"+strconv.Itoa(index) {
+				return
+			}
+		}
+	}
+	t.Errorf("the prod profile must remove %s (build.artifacts[%d])", stripeMockImage, index)
+}
+
+// checkStripeMockDockerfile: an exactly pinned build image, the version
+// kit/go.mod pins, no floating runtime base; and the same build runs here.
+func checkStripeMockDockerfile(t *testing.T, text string) {
+	t.Helper()
+	for _, want := range []string{"FROM golang:1.26.8 AS build", "COPY kit/go.mod kit/go.sum ./", "GOWORK=off", "CGO_ENABLED=0",
+		"go build -trimpath -ldflags=\"-s -w\" -o /out/stripe-mock github.com/stripe/stripe-mock", "FROM scratch", "USER 65532:65532"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("infra/stripe-mock/Dockerfile: missing %q", want)
+		}
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(t.TempDir(), "stripe-mock"), "github.com/stripe/stripe-mock")
+	cmd.Dir = filepath.Join(repoRoot, "kit")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("the stripe-mock image's build: %v\n%s", err, out)
+	}
+}
+
 func checkClientDockerfile(t *testing.T, text string) {
 	t.Helper()
+	arg, build := strings.Index(text, "ARG NEXT_PUBLIC_STRIPE_KEY"), strings.Index(text, "RUN npm run build")
+	if arg < 0 || build < 0 || arg > build || !strings.Contains(text, "ENV NEXT_PUBLIC_STRIPE_KEY=${NEXT_PUBLIC_STRIPE_KEY}") {
+		t.Errorf("client/Dockerfile: ARG NEXT_PUBLIC_STRIPE_KEY and ENV NEXT_PUBLIC_STRIPE_KEY=${NEXT_PUBLIC_STRIPE_KEY} must come before RUN npm run build")
+	}
 	for _, want := range []string{"FROM node:20 AS build", "npm ci", "npm run build", "FROM gcr.io/distroless/nodejs20-debian12:nonroot", ".next/standalone", "server.js"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("client/Dockerfile: missing %q", want)

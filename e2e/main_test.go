@@ -1,12 +1,23 @@
 // Package e2e drives the whole platform as a user meets it: the real service
 // binaries started by the dev stack (as `make run` does), through the
 // gateway, over HTTP only.
+//
+// With E2E_URL (and E2E_CA, a PEM file of the certificate to trust) the same
+// tests drive a platform that is already running instead, e.g. a cluster:
+// `make e2e URL=https://ticketing.dev CA=infra/certs/ticketing.dev.crt`.
+// Tests that need the local stack itself (its processes, ports, event bus)
+// are skipped then, saying why. E2E_EXPIRATION_WINDOW tells the tests the
+// platform's EXPIRATION_WINDOW (default 15m there); the tests that wait for an
+// order to expire run only when it is at most a minute.
 package e2e
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,22 +25,37 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// gateway is the stack's address. The offset keeps it clear of `make run`
-// (+0), the bench (+2000) and the browser tests (+3000), and every port below
-// 32768, out of the range the kernel hands to outgoing connections.
-const (
-	portOffset = 1000
-	gateway    = "http://127.0.0.1:9080"
-	window     = 3 * time.Second
+// The local stack's offset keeps it clear of `make run` (+0), the bench
+// (+2000) and the browser tests (+3000), and every port below 32768, out of
+// the range the kernel hands to outgoing connections.
+const portOffset = 1000
+
+var (
+	// gateway is where the tests send every request: the local stack's
+	// gateway, or E2E_URL.
+	gateway = "http://127.0.0.1:9080"
+	// window is the orders' expiration window on the platform under test.
+	window = 3 * time.Second
+	// external is set when E2E_URL names a platform started elsewhere.
+	external bool
+	// transport trusts E2E_CA, if given, besides the system's roots.
+	transport http.RoundTripper = http.DefaultTransport
 )
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		if err := configure(os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		if external {
+			fmt.Fprintf(os.Stderr, "e2e: against %s (expiration window %v)\n", gateway, window)
+			return m.Run()
+		}
 		stop, err := startStack()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -38,6 +64,93 @@ func TestMain(m *testing.M) {
 		defer stop()
 		return m.Run()
 	}())
+}
+
+// target is the platform under test, as E2E_URL, E2E_CA and
+// E2E_EXPIRATION_WINDOW describe it; zero fields keep the local stack's.
+type target struct {
+	url       string
+	window    time.Duration
+	transport http.RoundTripper
+}
+
+func targetFrom(getenv func(string) string) (target, error) {
+	var tg target
+	if ca := getenv("E2E_CA"); ca != "" {
+		rt, err := trusting(ca)
+		if err != nil {
+			return tg, err
+		}
+		tg.transport = rt
+	}
+	u := strings.TrimRight(getenv("E2E_URL"), "/")
+	if u == "" {
+		return tg, nil
+	}
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return tg, fmt.Errorf("E2E_URL=%s: want http:// or https://", u)
+	}
+	tg.url, tg.window = u, 15*time.Minute // the services' default
+	if w := getenv("E2E_EXPIRATION_WINDOW"); w != "" {
+		d, err := time.ParseDuration(w)
+		if err != nil {
+			return tg, fmt.Errorf("E2E_EXPIRATION_WINDOW: %w", err)
+		}
+		tg.window = d
+	}
+	return tg, nil
+}
+
+// configure points the suite at the target.
+func configure(getenv func(string) string) error {
+	tg, err := targetFrom(getenv)
+	if err != nil {
+		return err
+	}
+	if tg.transport != nil {
+		transport = tg.transport
+	}
+	if tg.url != "" {
+		gateway, window, external = tg.url, tg.window, true
+	}
+	return nil
+}
+
+// trusting is a transport that also trusts the certificates in a PEM file
+// (a self-signed certificate or a private CA).
+func trusting(caFile string) (http.RoundTripper, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("E2E_CA: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("E2E_CA: " + caFile + " holds no PEM certificate")
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
+}
+
+// localOnly skips a test that needs the local stack itself when the suite
+// targets a platform elsewhere (E2E_URL); make test always runs it.
+func localOnly(t *testing.T, why string) {
+	t.Helper()
+	if external {
+		t.Skipf("E2E_URL=%s is not the local stack, and this test %s", gateway, why)
+	}
+}
+
+// shortWindow skips a test that waits for orders to expire when the
+// platform's window is too long to wait for.
+func shortWindow(t *testing.T) {
+	t.Helper()
+	if window > time.Minute {
+		t.Skipf("the platform's expiration window is %v: run it with EXPIRATION_WINDOW=10s on orders and E2E_EXPIRATION_WINDOW=10s to include this test", window)
+	}
 }
 
 func startStack() (func(), error) {
@@ -60,21 +173,27 @@ func startStack() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	// -stdin-lifeline: the stack stops when this process dies, however it
+	// dies, on every OS (the OS closes our end of its stdin).
 	cmd := exec.Command(filepath.Join(bin, "devstack"), "-data", filepath.Join(tmp, "data"), "-bin", bin,
 		"-port-offset", fmt.Sprint(portOffset), "-ingress", filepath.Join(root, "infra/k8s/base/ingress.yaml"),
-		"-client", filepath.Join(tmp, "no-client"))
+		"-client", filepath.Join(tmp, "no-client"), "-stdin-lifeline")
 	// EVENT_BUS from the environment picks the transport (make test runs
 	// the suite on both).
-	cmd.Env = append(os.Environ(), "EXPIRATION_WINDOW="+window.String(), "LOG_LEVEL=warn")
+	// Every test user signs up from this one address.
+	cmd.Env = append(os.Environ(), "EXPIRATION_WINDOW="+window.String(), "LOG_LEVEL=warn", "SIGNUP_BURST=10000")
 	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	lifeline, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = lifeline.Close() // the stack shuts down in order
 		select {
 		case <-exited:
 		case <-time.After(30 * time.Second):
@@ -116,7 +235,7 @@ type user struct {
 
 func signup(t *testing.T) *user {
 	t.Helper()
-	u := &user{t: t, http: &http.Client{Timeout: 30 * time.Second}, email: fmt.Sprintf("e2e%d@test.io", time.Now().UnixNano())}
+	u := &user{t: t, http: &http.Client{Timeout: 30 * time.Second, Transport: transport}, email: fmt.Sprintf("e2e%d@test.io", time.Now().UnixNano())}
 	status, body := u.do("POST", "/api/users/signup", map[string]string{"email": u.email, "password": "Passw0rd!"})
 	if status != 201 {
 		t.Fatalf("signup: %d %v", status, body)

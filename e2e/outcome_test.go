@@ -85,8 +85,13 @@ type paymentLog struct {
 	count map[string]int
 }
 
+// Against a platform elsewhere (E2E_URL) its bus is out of reach: the
+// rounds then check the answers, the orders and the tickets only (nil).
 func watchPayments(t *testing.T) *paymentLog {
 	t.Helper()
+	if external {
+		return nil
+	}
 	kind := os.Getenv("EVENT_BUS")
 	if kind == "" {
 		kind = "stan"
@@ -148,7 +153,9 @@ func checkOutcome(t *testing.T, r race, payments *paymentLog) {
 		if r.cancel != nil && (r.cancel.status != 400 || r.cancel.message != "Cannot cancel a completed order") {
 			t.Fatalf("order %s is complete, but the cancel was answered %v", oid, *r.cancel)
 		}
-		until(t, 10*time.Second, "one payment:created", func() bool { return payments.of(oid) > 0 })
+		if payments != nil {
+			until(t, 10*time.Second, "one payment:created", func() bool { return payments.of(oid) > 0 })
+		}
 		if holder := ticketField(t, r.ticket, "orderId"); holder != oid {
 			t.Fatalf("order %s is paid, but its ticket is held by %v", oid, holder)
 		}
@@ -167,6 +174,9 @@ func checkOutcome(t *testing.T, r race, payments *paymentLog) {
 // had exactly one payment:created and each unpaid one none.
 func settleEvents(t *testing.T, rounds []race, payments *paymentLog) {
 	t.Helper()
+	if payments == nil {
+		return
+	}
 	for _, r := range rounds {
 		oid := r.order["id"].(string)
 		_, o := r.buyer.do("GET", "/api/orders/"+oid, nil)
@@ -223,6 +233,7 @@ func TestCancelRacesPayment(t *testing.T) {
 // expiration service has fired and after: an order past expiresAt is never
 // payable, and one paid before it never expires.
 func TestExpiryRacesPayment(t *testing.T) {
+	shortWindow(t)
 	payments := watchPayments(t)
 	seller, buyer, stranger := signup(t), signup(t), signup(t)
 	offsets := []time.Duration{-300 * time.Millisecond, -100 * time.Millisecond, -30 * time.Millisecond, -5 * time.Millisecond,

@@ -24,6 +24,7 @@ import (
 // exactly its versions, every order ended consistently with its ticket, and
 // memory and goroutines stayed flat.
 func TestSoak(t *testing.T) {
+	localOnly(t, "reads the services' /metrics and the event bus directly")
 	d := 45 * time.Second
 	if s := os.Getenv("SOAK_DURATION"); s != "" {
 		var err error

@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/payments/payment"
 )
 
 // orderCancelled marks the replica cancelled, in version order, and lets go
@@ -19,5 +20,5 @@ func (a *api) orderCancelled(ctx context.Context, e events.OrderCancelled) error
 	if _, err := a.store.CancelOrder(ctx, id, e.Version); err != nil {
 		return err
 	}
-	return a.settleListener(ctx, id)
+	return a.settleListener(ctx, payment.Order{ID: id, Status: payment.Cancelled})
 }

@@ -6,6 +6,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/payments/payment"
 )
 
 // orderCompleted records that the orders service made the order paid by
@@ -19,5 +20,5 @@ func (a *api) orderCompleted(ctx context.Context, e events.OrderCompleted) error
 	if _, err := a.store.CompleteOrder(ctx, id, e.Version, e.PaymentID); err != nil {
 		return err
 	}
-	return a.settleListener(ctx, id)
+	return a.settleListener(ctx, payment.Order{ID: id, Status: payment.Complete, PaymentID: e.PaymentID})
 }

@@ -23,14 +23,25 @@ import (
 // comes last acts; each step is a conditional write and each provider call
 // carries an idempotency key, so two of them acting at once move money once.
 func (a *api) settle(ctx context.Context, orderID bson.ObjectID) (payment.Payment, error) {
+	return a.settleKnown(ctx, orderID, nil)
+}
+
+// settleKnown is settle for a caller that knows the order's outcome (a
+// listener that just applied it), sparing a read of the replica.
+func (a *api) settleKnown(ctx context.Context, orderID bson.ObjectID, known *payment.Order) (payment.Payment, error) {
 	// One settle of an order at a time in this process, so the request and
 	// a listener that learn of the decision together ask the provider once.
 	mu := &a.settling[int(orderID[len(orderID)-1])%len(a.settling)]
 	mu.Lock()
 	defer mu.Unlock()
-	o, err := a.store.Order(ctx, orderID)
-	if err != nil {
-		return payment.Payment{}, err
+	var o payment.Order
+	if known != nil {
+		o = *known
+	} else {
+		var err error
+		if o, err = a.store.Order(ctx, orderID); err != nil {
+			return payment.Payment{}, err
+		}
 	}
 	for {
 		p, err := a.store.Payment(ctx, orderID.Hex())
@@ -65,10 +76,10 @@ func (a *api) settle(ctx context.Context, orderID bson.ObjectID) (payment.Paymen
 	}
 }
 
-// settleListener is settle for a listener: an order without a payment is
-// the common case, not an error.
-func (a *api) settleListener(ctx context.Context, orderID bson.ObjectID) error {
-	_, err := a.settle(ctx, orderID)
+// settleListener is settleKnown for a listener: an order without a payment
+// is the common case, not an error.
+func (a *api) settleListener(ctx context.Context, o payment.Order) error {
+	_, err := a.settleKnown(ctx, o.ID, &o)
 	if errors.Is(err, payment.ErrNotFound) {
 		return nil
 	}
@@ -145,11 +156,21 @@ func (a *api) refund(ctx context.Context, p payment.Payment, o payment.Order) (p
 func (a *api) await(ctx context.Context, p payment.Payment) (payment.Payment, error) {
 	defer a.decided.wake(p.OrderID) // no waiter of this order is left behind
 	wait := 20 * time.Millisecond
+	woken := false
 	for !p.State.Decided() {
-		woken := a.decided.wait(p.OrderID)
-		// Settling here too covers an order decided before the payment was
-		// authorized (a cancel that won): no event would come after it.
-		next, err := a.settle(ctx, objectID(p.OrderID))
+		wake := a.decided.wait(p.OrderID)
+		// A wake comes from a settle that decided the payment: reading it
+		// is enough. Otherwise settle here too, which covers an order
+		// decided before the payment was authorized (a cancel that won):
+		// no event would come after it.
+		var next payment.Payment
+		var err error
+		if woken {
+			next, err = a.store.Payment(ctx, p.OrderID)
+		} else {
+			next, err = a.settle(ctx, objectID(p.OrderID))
+		}
+		woken = false
 		switch {
 		case err == nil:
 			p = next
@@ -163,7 +184,8 @@ func (a *api) await(ctx context.Context, p payment.Payment) (payment.Payment, er
 		}
 		t := time.NewTimer(wait)
 		select {
-		case <-woken:
+		case <-wake:
+			woken = true
 		case <-t.C:
 			wait = min(2*wait, 500*time.Millisecond)
 		case <-ctx.Done():

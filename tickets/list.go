@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ticketing-go/ticketing/common/apperr"
+	"github.com/ticketing-go/ticketing/common/httpx"
 	"github.com/ticketing-go/ticketing/tickets/ticket"
 )
 
@@ -28,9 +29,9 @@ const (
 // in every state instead (a seller's own page: for sale, reserved, sold).
 func (a *api) list(c *gin.Context) error {
 	limit := defaultLimit
-	if s := c.Query("limit"); s != "" {
+	if s, ok := httpx.Query(c, "limit"); !ok || s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
+		if !ok || err != nil || n < 1 {
 			return apperr.Validation(apperr.FieldError{Message: fmt.Sprintf("Limit must be a whole number from 1 to %d", maxLimit), Field: "limit"})
 		}
 		limit = min(n, maxLimit)
@@ -39,10 +40,10 @@ func (a *api) list(c *gin.Context) error {
 		after bson.ObjectID
 		err   error
 	)
-	if s := c.Query("cursor"); s != "" {
+	if s, ok := httpx.Query(c, "cursor"); !ok || s != "" {
 		var raw []byte
 		raw, err = base64.RawURLEncoding.DecodeString(s)
-		if err != nil || len(raw) != len(after) {
+		if !ok || err != nil || len(raw) != len(after) {
 			return apperr.Validation(apperr.FieldError{Message: "Cursor is invalid", Field: "cursor"})
 		}
 		copy(after[:], raw)

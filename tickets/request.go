@@ -2,6 +2,7 @@ package main
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,8 +26,10 @@ type ticketRequest struct {
 }
 
 const (
-	titleMsg = "Title is required"
-	priceMsg = "Price must be greater than 0"
+	titleMsg     = "Title is required"
+	invisibleMsg = "Title must not contain control or invisible characters"
+	priceMsg     = "Price must be greater than 0"
+	maxPriceMsg  = "Price must be at most 1,000,000"
 )
 
 func (r *ticketRequest) Normalize() { r.Title = strings.TrimSpace(r.Title) }
@@ -42,12 +45,46 @@ func (r ticketRequest) Check() []apperr.FieldError {
 	var out []apperr.FieldError
 	if n := utf8.RuneCountInString(r.Title); n < 1 || n > 200 {
 		out = append(out, apperr.FieldError{Message: titleMsg, Field: "title"})
+	} else if hasInvisible(r.Title) {
+		out = append(out, apperr.FieldError{Message: invisibleMsg, Field: "title"})
 	}
-	if r.Price == nil || *r.Price <= 0 || *r.Price > maxPrice {
+	switch {
+	case r.Price == nil || *r.Price <= 0:
 		out = append(out, apperr.FieldError{Message: priceMsg, Field: "price"})
+	case *r.Price > maxPrice:
+		out = append(out, apperr.FieldError{Message: maxPriceMsg, Field: "price"})
 	}
 	return out
 }
+
+// hasInvisible reports control characters (C0, DEL, C1), format characters
+// (bidi overrides and isolates, zero-width spaces and joiners, the BOM, soft
+// hyphens) and line or paragraph separators: in a title shown to buyers
+// they break the page, reorder what is shown (a "reversed" extension), or
+// make two titles look alike. A zero-width joiner is kept where it joins two
+// emoji (👨‍👩‍👧), which is ordinary text.
+func hasInvisible(s string) bool {
+	runes := []rune(s)
+	for i, c := range runes {
+		switch {
+		case c == '\u200D' && i > 0 && i+1 < len(runes) && isEmoji(prevVisible(runes, i)) && isEmoji(runes[i+1]):
+		case unicode.IsControl(c), unicode.Is(unicode.Cf, c), unicode.Is(unicode.Zl, c), unicode.Is(unicode.Zp, c):
+			return true
+		}
+	}
+	return false
+}
+
+// prevVisible is the rune before i, skipping a variation selector (❤️ is
+// U+2764 U+FE0F).
+func prevVisible(runes []rune, i int) rune {
+	if runes[i-1] == '\uFE0F' && i > 1 {
+		return runes[i-2]
+	}
+	return runes[i-1]
+}
+
+func isEmoji(r rune) bool { return unicode.Is(unicode.So, r) }
 
 // ticketID parses the :id path parameter.
 func ticketID(s string) (bson.ObjectID, error) {

@@ -110,6 +110,7 @@ func TestCreateValidation(t *testing.T) {
 	e := boot(t)
 	title := svctest.ErrorEntry{Message: "Title is required", Field: "title"}
 	price := svctest.ErrorEntry{Message: "Price must be greater than 0", Field: "price"}
+	invisible := svctest.ErrorEntry{Message: "Title must not contain control or invisible characters", Field: "title"}
 	for _, tc := range []struct {
 		name string
 		body string
@@ -124,7 +125,18 @@ func TestCreateValidation(t *testing.T) {
 		{"word", `{"title":"t","price":"abc"}`, []svctest.ErrorEntry{price}},
 		{"huge exponent", `{"title":"t","price":1e400}`, []svctest.ErrorEntry{price}},
 		{"three decimals", `{"title":"t","price":20.001}`, []svctest.ErrorEntry{price}},
-		{"over a million", `{"title":"t","price":1000000.01}`, []svctest.ErrorEntry{price}},
+		{"over a million says the maximum", `{"title":"t","price":1000000.01}`, []svctest.ErrorEntry{{Message: "Price must be at most 1,000,000", Field: "price"}}},
+		{"over a million as a string", `{"title":"t","price":"2000000.00"}`, []svctest.ErrorEntry{{Message: "Price must be at most 1,000,000", Field: "price"}}},
+		{"NUL in the title", `{"title":"a\u0000b","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"bell in the title", `{"title":"a\u0007b","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"newline in the title", `{"title":"a\nb","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"DEL and C1 in the title", `{"title":"a\u007f\u0085b","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"bidi override in the title", `{"title":"abc\u202Egnp.exe","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"bidi isolate in the title", `{"title":"a\u2066b\u2069","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"zero-width space in the title", `{"title":"Con\u200Bcert","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"zero-width joiner between letters", `{"title":"Con\u200Dcert","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"byte order mark in the title", `{"title":"\uFEFFConcert","price":10}`, []svctest.ErrorEntry{invisible}},
+		{"line separator in the title", `{"title":"a\u2028b","price":10}`, []svctest.ErrorEntry{invisible}},
 		{"boolean", `{"title":"t","price":true}`, []svctest.ErrorEntry{price}},
 		{"null price", `{"title":"t","price":null}`, []svctest.ErrorEntry{price}},
 	} {
@@ -142,6 +154,14 @@ func TestCreateValidation(t *testing.T) {
 	}
 	if r := e.c.Do(t, "POST", "/api/tickets", map[string]any{"title": "ok", "price": 1000000}); r.Status != 201 {
 		t.Fatalf("a million is allowed: %d %s", r.Status, r.Body)
+	}
+	// Ordinary Unicode stays: accents (composed or combining), other
+	// scripts, right-to-left text, emoji with their joiners and selectors.
+	for _, title := range []string{"Café Ölçü", "Cafe\u0301", "東京ドーム", "Рок-концерт", "حفلة موسيقية", "Concert 🎫", "👨\u200D👩\u200D👧 family day", "❤\uFE0F live"} {
+		r := e.c.Do(t, "POST", "/api/tickets", `{"title":"`+title+`","price":10}`)
+		if r.Status != 201 {
+			t.Fatalf("title %q: %d %s", title, r.Status, r.Body)
+		}
 	}
 }
 
@@ -199,8 +219,13 @@ func TestListIsPaginatedAndHidesReserved(t *testing.T) {
 	if r := e.c.Do(t, "GET", "/api/tickets?limit=0", nil); r.Status != 400 || r.Errors(t)[0].Field != "limit" {
 		t.Fatalf("bad limit: %d %s", r.Status, r.Body)
 	}
-	if r := e.c.Do(t, "GET", "/api/tickets?cursor=@@", nil); r.Status != 400 || r.Errors(t)[0].Field != "cursor" {
-		t.Fatalf("bad cursor: %d %s", r.Status, r.Body)
+	for _, q := range []string{"cursor=@@", "cursor=%%%", "cursor=%zz", "limit=2&cursor=%"} {
+		if r := e.c.Do(t, "GET", "/api/tickets?"+q, nil); r.Status != 400 || r.Errors(t)[0].Field != "cursor" {
+			t.Fatalf("bad cursor %s: %d %s", q, r.Status, r.Body)
+		}
+	}
+	if r := e.c.Do(t, "GET", "/api/tickets?limit=%%%", nil); r.Status != 400 || r.Errors(t)[0].Field != "limit" {
+		t.Fatalf("undecodable limit: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -252,7 +277,9 @@ func TestUpdate(t *testing.T) {
 	e.waitEvents(t, events.SubjectTicketCreated, id, 1)
 }
 
-func TestReservedTicketCannotBeEditedEvenByOthers(t *testing.T) {
+// Ownership first (issue 13): a stranger learns nothing about a ticket's
+// state from its edit, just 401; the owner learns it is reserved.
+func TestReservedTicketCannotBeEditedOwnerFirst(t *testing.T) {
 	e := boot(t)
 	id := e.create(t, "Held", 10)["id"].(string)
 	orderID := bson.NewObjectID().Hex()
@@ -262,11 +289,13 @@ func TestReservedTicketCannotBeEditedEvenByOthers(t *testing.T) {
 	if upd[0]["orderId"] != orderID || upd[0]["version"] != 1.0 {
 		t.Fatalf("reservation event %v", upd[0])
 	}
-	for _, c := range []svctest.Client{e.c, e.as(t, bson.NewObjectID().Hex())} {
-		r := c.Do(t, "PUT", "/api/tickets/"+id, map[string]any{"title": "x", "price": 1})
-		if r.Status != 400 || r.Errors(t)[0].Message != "Cannot edit a reserved ticket" {
-			t.Fatalf("%d %s", r.Status, r.Body)
-		}
+	r := e.as(t, bson.NewObjectID().Hex()).Do(t, "PUT", "/api/tickets/"+id, map[string]any{"title": "x", "price": 1})
+	if r.Status != 401 || r.Errors(t)[0].Message != "Not authorized" {
+		t.Fatalf("not the owner: %d %s", r.Status, r.Body)
+	}
+	r = e.c.Do(t, "PUT", "/api/tickets/"+id, map[string]any{"title": "x", "price": 1})
+	if r.Status != 400 || r.Errors(t)[0].Message != "Cannot edit a reserved ticket" {
+		t.Fatalf("the owner: %d %s", r.Status, r.Body)
 	}
 	if r := e.c.Do(t, "GET", "/api/tickets/"+id, nil); r.Map(t)["orderId"] != orderID {
 		t.Fatalf("show of a reserved ticket: %s", r.Body)

@@ -14,8 +14,9 @@ import (
 	"github.com/ticketing-go/ticketing/tickets/ticket"
 )
 
-// update checks in the contract's order: validation, malformed id, unknown
-// ticket, reserved, owner, and last the version (409).
+// update checks in the contract's order — validation, malformed id, unknown
+// ticket, then the owner before "reserved" (so a stranger learns nothing of a
+// ticket's state from trying to edit it), and last the version (409).
 func (a *api) update(c *gin.Context) error {
 	var req ticketRequest
 	if err := httpx.BindJSON(c, &req); err != nil {
@@ -32,11 +33,11 @@ func (a *api) update(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if t.Reserved() {
-		return apperr.BadRequest("Cannot edit a reserved ticket")
-	}
 	if user, _ := httpx.CurrentUser(c); user.ID != t.UserID {
 		return apperr.NotAuthorized()
+	}
+	if t.Reserved() {
+		return apperr.BadRequest("Cannot edit a reserved ticket")
 	}
 	if req.Version != nil && *req.Version != t.Version {
 		return apperr.Conflict("Ticket")

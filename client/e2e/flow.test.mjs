@@ -1,6 +1,6 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, noProblems, person, shot, signUp, sellTicket, uniqueEmail, PASSWORD } from './helpers.mjs';
+import { launch, noProblems, person, shot, signUp, sellTicket, uniqueEmail, PASSWORD, WINDOW_SECONDS } from './helpers.mjs';
 
 let browser;
 before(async () => {
@@ -125,7 +125,11 @@ test('sell, edit, buy as another user, watch the countdown, pay', async () => {
   await buyer.context.close();
 });
 
-test('an unpaid order expires', async () => {
+const longWindow = WINDOW_SECONDS > 60
+  ? `the platform's EXPIRATION_WINDOW is ${process.env.EXPIRATION_WINDOW ?? '15m'}: too long to wait for`
+  : false;
+
+test('an unpaid order expires', { skip: longWindow }, async () => {
   const seller = await person(browser);
   const buyer = await person(browser);
   await signUp(seller.page, uniqueEmail('seller'));

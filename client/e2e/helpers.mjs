@@ -1,13 +1,38 @@
 // Shared set-up of the browser tests: Debian's Chromium driven by
 // playwright-core (no browser download), against the platform at BASE_URL.
 // Playwright gives every launch a fresh, empty profile of its own.
+// CA_FILE: a PEM certificate (a dev cluster's self-signed one, or a private
+// CA) that Chromium trusts for this run, and nothing else besides its roots.
+// EXPIRATION_WINDOW: the platform's order window; the expiry test runs only
+// when it is at most a minute.
 import { chromium } from 'playwright-core';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
 export const BASE_URL = process.env.BASE_URL ?? 'http://localhost:8080';
+export const CA_FILE = process.env.CA_FILE ?? '';
+
+// seconds parses a Go duration such as 20s, 10m or 1h30m.
+export function seconds(d) {
+  const unit = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  for (const [, n, u] of d.matchAll(/([0-9.]+)(ms|h|m|s)/g)) total += Number(n) * unit[u];
+  return total;
+}
+export const WINDOW_SECONDS = seconds(process.env.EXPIRATION_WINDOW ?? '15m');
+
+// spkiHash is how Chromium names a public key it is told to accept: the
+// base64 SHA-256 of the certificate's SubjectPublicKeyInfo. Accepting the
+// key of the given certificate is trusting that certificate (or CA) only,
+// unlike ignoring every certificate error.
+export function spkiHash(pemFile) {
+  const cert = new X509Certificate(readFileSync(pemFile));
+  const der = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
+}
 export const SHOTS = path.resolve(process.env.SCREENSHOT_DIR ?? 'test-results/screenshots');
 mkdirSync(SHOTS, { recursive: true });
 
@@ -23,6 +48,7 @@ export async function launch() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(CA_FILE ? [`--ignore-certificate-errors-spki-list=${spkiHash(CA_FILE)}`] : []),
     ],
   });
 }

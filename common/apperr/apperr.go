@@ -95,6 +95,16 @@ func TooManyRequests(msg string, retryAfter time.Duration) *Error {
 // TooLarge is the 413 for a body over the limit.
 func TooLarge() *Error { return newError(http.StatusRequestEntityTooLarge, "Request body too large") }
 
+// UnsupportedMediaType is the 415 for a body that is not of the type the
+// API reads; the message names the type it wants.
+func UnsupportedMediaType(want string) *Error {
+	return newError(http.StatusUnsupportedMediaType, "Content-Type must be "+want)
+}
+
+// Forbidden is the 403 for a request refused for where it came from (a
+// cross-site form), not for who sent it.
+func Forbidden(msg string) *Error { return newError(http.StatusForbidden, msg) }
+
 // Unavailable is the 503 when a dependency (database, event bus) is down.
 func Unavailable(cause error) *Error {
 	e := newError(http.StatusServiceUnavailable, "Service temporarily unavailable, please retry")

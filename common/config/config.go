@@ -81,7 +81,14 @@ func Level(s string) (slog.Level, error) {
 
 // Base is what every service reads.
 type Base struct {
-	Port            int           `env:"PORT" envDefault:"3000"`
+	Port int `env:"PORT" envDefault:"3000"`
+	// Host (LISTEN_HOST) is the address to listen on; empty means every
+	// interface. (Not HOST: some shells export that as the machine name.) The
+	// local stack sets 127.0.0.1 so only the gateway's machine reaches it.
+	Host string `env:"LISTEN_HOST"`
+	// TrustedProxies (addresses or CIDR ranges) may name the client in
+	// X-Forwarded-For / X-Real-IP; none by default.
+	TrustedProxies  []string      `env:"TRUSTED_PROXIES" envSeparator:","`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	MongoURI        string        `env:"MONGO_URI,required,notEmpty"`
 	Drain           time.Duration `env:"SHUTDOWN_DRAIN" envDefault:"5s"`

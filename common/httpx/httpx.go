@@ -8,7 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,6 +39,17 @@ type Options struct {
 	Signer *session.Signer
 	// Unavailable tells whether an error means a dependency is down (503).
 	Unavailable func(error) bool
+	// TrustedProxies are the addresses or CIDR ranges (TRUSTED_PROXIES)
+	// whose X-Forwarded-For / X-Real-IP name the client; none by default,
+	// so a client cannot pick its own address (and escape a per-address
+	// limit) by sending the header itself.
+	TrustedProxies []string
+}
+
+// CheckProxies returns an error if a TRUSTED_PROXIES entry is neither an
+// address nor a CIDR range.
+func CheckProxies(proxies []string) error {
+	return gin.New().SetTrustedProxies(proxies)
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -46,10 +60,12 @@ func New(o Options) *gin.Engine {
 	e := gin.New()
 	e.HandleMethodNotAllowed = false // the original answers 404 to unknown methods
 	e.ContextWithFallback = true     // handlers pass c as a context.Context
-	// Only loopback and cluster-internal proxies (the gateway, ingress-nginx)
-	// may set the client address through X-Forwarded-For.
-	_ = e.SetTrustedProxies([]string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"})
-	e.Use(requestID, accessLog(o.Logger, o.Metrics), recovery(o.Logger), errorHandler(o.Logger, o.Unavailable), bodyLimit)
+	// gin trusts every peer's X-Forwarded-For until told otherwise; an
+	// invalid list (CheckProxies refuses it at start-up) trusts none.
+	if e.SetTrustedProxies(o.TrustedProxies) != nil {
+		_ = e.SetTrustedProxies(nil)
+	}
+	e.Use(nosniff, requestID, accessLog(o.Logger, o.Metrics), recovery(o.Logger), errorHandler(o.Logger, o.Unavailable), jsonBodies, bodyLimit)
 	if o.Signer != nil {
 		e.Use(currentUser(o.Signer))
 	}
@@ -89,6 +105,22 @@ func CurrentUser(c *gin.Context) (session.User, bool) {
 		return session.User{}, false
 	}
 	return u.(session.User), true
+}
+
+// Query returns the value of the query parameter name (the first, as
+// c.Query does) and whether it decoded. c.Query silently drops a pair that
+// is not valid percent-encoding (?cursor=%%%), so a client's mistake would
+// pass for "not sent"; here it is ok=false for the handler to refuse.
+func Query(c *gin.Context, name string) (value string, ok bool) {
+	for pair := range strings.SplitSeq(c.Request.URL.RawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if key, err := url.QueryUnescape(k); err != nil || key != name {
+			continue
+		}
+		value, err := url.QueryUnescape(v)
+		return value, err == nil
+	}
+	return "", true
 }
 
 // RequestID returns the request's id (as sent back in X-Request-Id).
@@ -153,6 +185,52 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 		}()
 		c.Next()
 	}
+}
+
+// nosniff stops a browser from guessing the type of an answer, so an API
+// answer (JSON that echoes user input) is never run as script or HTML.
+func nosniff(c *gin.Context) { c.Header("X-Content-Type-Options", "nosniff") }
+
+// jsonBodies refuses, before anything reads it, a body that is not
+// application/json (CONTRACT §1). A plain cross-site HTML form can send
+// text/plain, form-urlencoded or multipart without a CORS preflight, but
+// never application/json; taking only that type is what stops a form on
+// another site from signing a visitor in or up.
+func jsonBodies(c *gin.Context) {
+	if c.Request.ContentLength == 0 || c.Request.Body == nil || c.Request.Body == http.NoBody {
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err == nil && mt == "application/json" {
+		return
+	}
+	_ = c.Error(apperr.UnsupportedMediaType("application/json"))
+	c.Abort()
+}
+
+// SameOrigin refuses a request a browser made from another site: one whose
+// Sec-Fetch-Site says cross-site, or (browsers without Fetch Metadata) whose
+// Origin is not this host. Requests without either header (curl, server-side
+// rendering, other services) pass: they carry no visitor's browser to abuse.
+// Sign-up and sign-in use it against login CSRF, beside jsonBodies.
+func SameOrigin(c *gin.Context) {
+	if site := c.GetHeader("Sec-Fetch-Site"); site != "" {
+		if site == "cross-site" {
+			crossSite(c)
+		}
+		return
+	}
+	origin := c.GetHeader("Origin")
+	if origin == "" {
+		return
+	}
+	if u, err := url.Parse(origin); err != nil || u.Host == "" || u.Host != c.Request.Host {
+		crossSite(c)
+	}
+}
+
+func crossSite(c *gin.Context) {
+	_ = c.Error(apperr.Forbidden("Cross-site request refused"))
+	c.Abort()
 }
 
 func bodyLimit(c *gin.Context) {

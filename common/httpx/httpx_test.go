@@ -3,6 +3,7 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -121,6 +122,7 @@ func TestChunkedBodyOverLimitIs413(t *testing.T) {
 	e, _ := testEngine(t)
 	req := httptest.NewRequest("POST", "/bind", strings.NewReader(`{"email":"`+strings.Repeat("a", MaxBody)+`"}`))
 	req.ContentLength = -1 // as if chunked: the limit must hold while reading
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, req)
 	if rec.Code != http.StatusRequestEntityTooLarge {
@@ -166,19 +168,28 @@ func TestMetricsLabelRouteTemplates(t *testing.T) {
 	}
 }
 
-// FuzzBindJSON: no body, however odd, may panic or produce a 5xx.
+// FuzzBindJSON: no body, however odd, under any content type, may panic or
+// produce a 5xx; a body is read only when it says application/json.
 func FuzzBindJSON(f *testing.F) {
 	e, _ := testEngine(&testing.T{})
 	for _, s := range []string{`{}`, `{"email":"a@x.io","password":"p"}`, `[`, `null`, `{"email":1e999}`, `{"age":1.5}`, "\x00"} {
-		f.Add(s)
+		f.Add("application/json", s)
 	}
-	f.Fuzz(func(t *testing.T, body string) {
-		rec := do(e, "POST", "/bind", body)
+	for _, ct := range []string{"application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "", "application/json;;", "APPLICATION/JSON"} {
+		f.Add(ct, `{"email":"a@x.io","password":"p"}`)
+	}
+	f.Fuzz(func(t *testing.T, ctype, body string) {
+		rec := do(e, "POST", "/bind", body, "Content-Type", ctype)
 		if rec.Code >= 500 {
-			t.Fatalf("%q gave %d %s", body, rec.Code, rec.Body)
+			t.Fatalf("%q %q gave %d %s", ctype, body, rec.Code, rec.Body)
 		}
 		if rec.Code != 200 {
 			envelope(t, rec)
+		}
+		mt, _, err := mime.ParseMediaType(ctype)
+		isJSON := err == nil && mt == "application/json"
+		if (rec.Code == http.StatusUnsupportedMediaType) != (!isJSON && body != "") {
+			t.Fatalf("%q with body %q gave %d", ctype, body, rec.Code)
 		}
 	})
 }

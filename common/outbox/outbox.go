@@ -66,11 +66,10 @@ type Config struct {
 	Interval time.Duration `env:"OUTBOX_INTERVAL" envDefault:"1s"`
 	// IdleInterval is how often the relay looks for events no write kicked
 	// it for (a replica crashed between its write and its publish) while
-	// all is well. Every write kicks the relay, so this pass is only a
-	// safety net; on FerretDB it is a collection scan that holds up every
-	// other command of that database, so the local stack runs it less
-	// often. With several replicas keep it short: only the lease holder
-	// publishes, and the others' writes wait for its passes.
+	// all is well. Every write kicks the relay of the replica that wrote
+	// it, which publishes at once, so this pass is only a safety net; on
+	// FerretDB it is a collection scan that holds up every other command of
+	// that database, so the local stack runs it less often.
 	IdleInterval time.Duration `env:"OUTBOX_IDLE_INTERVAL" envDefault:"1s"`
 }
 
@@ -214,6 +213,13 @@ const leaseCollection = "outbox_leases"
 
 const leaseFor = 10 * time.Second
 
+// sweepGrace is how old an event must be before the sweep publishes it: a
+// younger one is its writer's to publish (a kicked pass, at once), and a
+// sweep racing that pass would only publish it twice. A writer that died
+// leaves its events to the sweep after this long. (Event ids are ObjectIDs,
+// whose timestamps have whole seconds.)
+const sweepGrace = 3 * time.Second
+
 type pending struct {
 	ID     any     `bson:"_id"`
 	Outbox []Event `bson:"outbox"`
@@ -246,6 +252,7 @@ func (r *Relay) flushAll(ctx context.Context) (behind bool, err error) {
 	}
 	var firstErr error
 	left := 0
+	settled := time.Now().Add(-sweepGrace)
 	for i, d := range docs {
 		// A long pass renews the lease as it goes, and stops if it lost it.
 		if i > 0 && i%200 == 0 {
@@ -253,7 +260,7 @@ func (r *Relay) flushAll(ctx context.Context) (behind bool, err error) {
 				return true, err
 			}
 		}
-		n, err := r.flushDoc(ctx, d)
+		n, err := r.flushDoc(ctx, d, settled)
 		left += n
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -269,15 +276,18 @@ func (r *Relay) FlushIDs(ctx context.Context, ids []any) error {
 	return err
 }
 
+// A kicked pass needs no lease: a replica publishes what it wrote itself at
+// once, instead of waiting for the lease holder's next sweep (about a second
+// per event with two replicas). Per-entity order still holds for consumers:
+// they apply versions in order and acknowledge duplicates, which is all a
+// sweep racing this pass can cause. The lease guards only the sweep, which
+// exists for writes whose writer died before publishing.
 func (r *Relay) flushIDs(ctx context.Context, ids []any) (behind bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ok, err := r.lease(ctx); !ok || err != nil {
-		return true, err
-	}
 	var firstErr error
 	for _, id := range ids {
-		n, err := r.flushDoc(ctx, pending{ID: id})
+		n, err := r.flushDoc(ctx, pending{ID: id}, time.Time{})
 		behind = behind || n > 0
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -316,8 +326,9 @@ func (r *Relay) releaseLease() {
 }
 
 // flushDoc publishes one document's events, in order, and returns how many
-// it had to leave. The caller holds the lease.
-func (r *Relay) flushDoc(ctx context.Context, d pending) (int, error) {
+// it had to leave. With a non-zero settled it stops at the first event
+// created after it (a sweep leaves fresh events to their writer).
+func (r *Relay) flushDoc(ctx context.Context, d pending, settled time.Time) (int, error) {
 	err := r.coll.FindOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, options.FindOne().SetProjection(bson.D{{Key: Field, Value: 1}})).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return 0, nil
@@ -326,6 +337,11 @@ func (r *Relay) flushDoc(ctx context.Context, d pending) (int, error) {
 		return 0, fmt.Errorf("outbox: read pending: %w", err)
 	}
 	for i, e := range d.Outbox {
+		if !settled.IsZero() && e.ID.Timestamp().After(settled) {
+			// Left for now, and counted as left, so a pass that failed
+			// to publish while the bus was down is retried soon.
+			return len(d.Outbox) - i, nil
+		}
 		if err := r.publish(ctx, d.ID, e); err != nil {
 			r.failed.Inc()
 			return len(d.Outbox) - i, err

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,6 +51,12 @@ func Start(ctx context.Context, name string, base config.Base, stdout io.Writer)
 	if err != nil {
 		return nil, err
 	}
+	for i, p := range base.TrustedProxies {
+		base.TrustedProxies[i] = strings.TrimSpace(p)
+	}
+	if err := httpx.CheckProxies(base.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("config: invalid TRUSTED_PROXIES=%q: %w", strings.Join(base.TrustedProxies, ","), err)
+	}
 	s := &Service{Name: name, Log: logging.New(stdout, level, name), Health: health.New(), Metrics: metrics.New(name), base: base}
 	start := time.Now()
 	s.Mongo, s.DB, err = mongox.Connect(ctx, base.MongoURI, name, s.Log)
@@ -72,13 +80,14 @@ func Signer(cfg config.Session) (*session.Signer, error) {
 // Engine returns a gin engine with the shared middleware and health routes.
 // signer may be nil for a service without sessions.
 func (s *Service) Engine(signer *session.Signer) *gin.Engine {
-	return httpx.New(httpx.Options{Logger: s.Log, Health: s.Health, Metrics: s.Metrics, Signer: signer, Unavailable: mongox.IsUnavailable})
+	return httpx.New(httpx.Options{Logger: s.Log, Health: s.Health, Metrics: s.Metrics, Signer: signer, Unavailable: mongox.IsUnavailable,
+		TrustedProxies: s.base.TrustedProxies})
 }
 
 // Serve runs the HTTP server until ctx ends, then drains and shuts it down.
 func (s *Service) Serve(ctx context.Context, h http.Handler) error {
 	return server.Run(ctx, server.Options{
-		Addr: ":" + strconv.Itoa(s.base.Port), Handler: h, Logger: s.Log, Health: s.Health,
+		Addr: net.JoinHostPort(s.base.Host, strconv.Itoa(s.base.Port)), Handler: h, Logger: s.Log, Health: s.Health,
 		Drain: s.base.Drain, ShutdownTimeout: s.base.ShutdownTimeout,
 	})
 }

@@ -5,6 +5,7 @@
 package session
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -52,7 +53,7 @@ func NewSigner(key string, ttl time.Duration) (*Signer, error) {
 	if ttl <= 0 {
 		return nil, errors.New("session: token lifetime must be positive")
 	}
-	return &Signer{key: []byte(key), ttl: ttl, now: time.Now, verified: &verifiedCookies{users: map[string]User{}}}, nil
+	return &Signer{key: []byte(key), ttl: ttl, now: time.Now, verified: &verifiedCookies{users: map[cookieKey]User{}}}, nil
 }
 
 // WithClock returns a copy of s that reads time from now (tests).
@@ -123,15 +124,20 @@ func DecodeCookie(value string) (string, error) {
 // UserFromRequest returns the user of the request's session cookie, or an
 // error if it has none or it does not verify. A browser sends the same
 // cookie with every request, so a cookie value that verified is remembered
-// (keyed by its exact bytes) until its token expires: the repeat costs a map
+// (by its SHA-256) until its token expires: the repeat costs a hash and a map
 // lookup instead of two base64 and three JSON decodes and an HMAC.
 func (s *Signer) UserFromRequest(r *http.Request) (User, error) {
 	value, ok := cookieValue(r.Header.Values("Cookie"), CookieName)
 	if !ok {
 		return User{}, http.ErrNoCookie
 	}
+	// A digest, never the value itself: the value is a slice of the whole
+	// Cookie header, so keeping it would keep any junk cookie sent beside
+	// it (256 KB each) alive for as long as the entry lives.
+	key := cookieKey(sha256.Sum256([]byte(value)))
+	now := s.now().Unix()
 	// The token's exp check (now before exp) at the seconds it is kept in.
-	if u, ok := s.verified.get(value); ok && s.now().Unix() < u.ExpiresAt {
+	if u, ok := s.verified.get(key); ok && now < u.ExpiresAt {
 		return u, nil
 	}
 	token, err := DecodeCookie(value)
@@ -142,37 +148,55 @@ func (s *Signer) UserFromRequest(r *http.Request) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	s.verified.put(value, u)
+	s.verified.put(key, u, now)
 	return u, nil
 }
 
-// verifiedCookies is a bounded map of cookie values that verified. Only
-// successes are kept, so garbage cookies cannot fill it.
+type cookieKey [sha256.Size]byte
+
+// verifiedCookies is a bounded map of cookie digests that verified. Only
+// successes are kept, so garbage cookies cannot fill it. Every entry has a
+// fixed size: a 32-byte key and the token's id and e-mail (which auth keeps
+// to 254 bytes), copied out of the JSON, so the map holds at most
+// maxVerified × ~400 bytes whatever the requests carried.
 type verifiedCookies struct {
-	mu    sync.Mutex
-	users map[string]User
+	mu        sync.Mutex
+	users     map[cookieKey]User
+	lastSweep int64 // the second of the last sweep for expired entries
 }
 
 // maxVerified bounds the memory: 1024 sessions of ~400 bytes.
 const maxVerified = 1024
 
-func (v *verifiedCookies) get(value string) (User, bool) {
+func (v *verifiedCookies) get(k cookieKey) (User, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	u, ok := v.users[value]
+	u, ok := v.users[k]
 	return u, ok
 }
 
-func (v *verifiedCookies) put(value string, u User) {
+// put remembers u. When full, it first drops every expired entry, and only
+// if none had expired evicts one at random (map order), so expired sessions
+// never crowd out live ones. The sweep runs at most once a second, so a full
+// map of live sessions costs no scan per request.
+func (v *verifiedCookies) put(k cookieKey, u User, now int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if len(v.users) >= maxVerified && now != v.lastSweep {
+		v.lastSweep = now
+		for key, old := range v.users {
+			if now >= old.ExpiresAt {
+				delete(v.users, key)
+			}
+		}
+	}
 	if len(v.users) >= maxVerified {
-		for k := range v.users { // map order is random: evict any one
-			delete(v.users, k)
+		for key := range v.users {
+			delete(v.users, key)
 			break
 		}
 	}
-	v.users[value] = u
+	v.users[k] = u
 }
 
 // FromRequest returns the token of the request's session cookie.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -186,5 +187,44 @@ func TestUserFromRequestConcurrently(t *testing.T) {
 	wg.Wait()
 	if n := len(s.verified.users); n > maxVerified {
 		t.Fatalf("%d cookies remembered, at most %d", n, maxVerified)
+	}
+}
+
+// When the remembered cookies are full, the expired ones go first, all of
+// them, rather than live sessions picked at random.
+func TestRememberedCookiesDropExpiredFirst(t *testing.T) {
+	now := time.Now()
+	s := newSigner(t).WithClock(func() time.Time { return now })
+	short, _ := NewSigner("test-secret", time.Minute)
+	short = short.WithClock(func() time.Time { return now })
+	var live []string
+	for i := range maxVerified {
+		signer := s
+		if i%2 == 0 {
+			signer = short // expires in a minute
+		}
+		tok, err := signer.Issue(fmt.Sprint("id", i), fmt.Sprint(i, "@x.io"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UserFromRequest(requestWith(EncodeCookie(tok))); err != nil {
+			t.Fatal(err)
+		}
+		if signer == s {
+			live = append(live, EncodeCookie(tok))
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	tok, _ := s.Issue("new", "new@x.io")
+	if _, err := s.UserFromRequest(requestWith(EncodeCookie(tok))); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.verified.users); n != len(live)+1 {
+		t.Fatalf("%d cookies remembered, want the %d live ones and the new one", n, len(live))
+	}
+	for _, c := range live {
+		if _, ok := s.verified.get(cookieKey(sha256.Sum256([]byte(c)))); !ok {
+			t.Fatal("a live session was evicted while expired ones were kept")
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -105,6 +106,8 @@ func Handler(routes []Route, backends map[string]string) (http.Handler, error) {
 	// idle ones per host, so under concurrency most requests would dial anew.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 1024, 256
+	// proxy_read_timeout: a backend that accepts but never answers.
+	transport.ResponseHeaderTimeout = NginxTimeouts.Read
 	proxies := map[string]*httputil.ReverseProxy{}
 	for _, r := range routes {
 		raw, ok := backends[r.Service]
@@ -139,4 +142,25 @@ func Handler(routes []Route, backends map[string]string) (http.Handler, error) {
 		}
 		proxies[r.Service].ServeHTTP(w, req)
 	}), nil
+}
+
+// Timeouts bound how long the gateway waits on a client.
+type Timeouts struct {
+	ReadHeader time.Duration // the request line and headers
+	Read       time.Duration // the whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the answer
+	Idle       time.Duration // a keep-alive connection between requests
+}
+
+// NginxTimeouts are ingress-nginx's defaults, so a client that stalls or
+// idles is cut off locally as in the cluster: client_header_timeout and
+// client_body_timeout 60 s, keepalive_timeout 75 s, and proxy_read_timeout
+// 60 s for the backend's answer (plus a little to write it).
+var NginxTimeouts = Timeouts{ReadHeader: 60 * time.Second, Read: 60 * time.Second, Write: 65 * time.Second, Idle: 75 * time.Second}
+
+// Server returns the gateway's HTTP server for h. Without timeouts a
+// client could hold a connection (and its goroutine and buffers) for ever
+// by idling or by sending its body a byte at a time.
+func Server(h http.Handler, t Timeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write, IdleTimeout: t.Idle}
 }

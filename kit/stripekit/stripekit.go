@@ -172,7 +172,7 @@ func Binary(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "stripe-mock")
+	bin := filepath.Join(dir, binName())
 	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
 		return bin, nil
 	}
@@ -207,6 +207,25 @@ func Binary(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return bin, nil
+}
+
+// Cached reports whether Binary has the binary already, so the local
+// platform can say that its first start compiles it.
+func Cached() bool {
+	dir, err := cacheDir()
+	if err != nil {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, binName()))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// binName is the cached binary's file name: Windows runs only .exe files.
+func binName() string {
+	if runtime.GOOS == "windows" {
+		return "stripe-mock.exe"
+	}
+	return "stripe-mock"
 }
 
 func cacheDir() (string, error) {

@@ -1,6 +1,7 @@
 package stripekit_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -84,5 +85,16 @@ func TestVersionMatchesGoMod(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(out)); got != stripekit.Version {
 		t.Fatalf("kit/go.mod pins %s, stripekit.Version is %s", got, stripekit.Version)
+	}
+}
+
+// make run says when its first start compiles stripe-mock: Cached must
+// agree with Binary.
+func TestCachedOnceBuilt(t *testing.T) {
+	if _, err := stripekit.Binary(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !stripekit.Cached() {
+		t.Error("Cached is false after Binary built or found the binary")
 	}
 }

@@ -49,9 +49,12 @@ var services = []service{
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == guardArg {
+		os.Exit(runGuard(os.Args[2:], os.Stdin, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		os.Exit(1)
 	}
@@ -64,7 +67,7 @@ type options struct {
 	env                                     func(string) string
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	var o options
 	fs.StringVar(&o.data, "data", ".data", "directory for all data (kept across restarts)")
@@ -78,8 +81,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fs.IntVar(&o.offset, "port-offset", 0, "added to every port, so a test stack runs beside `make run`; keep every port below 32768, out of the kernel's range for outgoing connections (tests use 1000, 2000, 3000)")
 	controlAddr := fs.String("control", "", "serve POST /stop/<service> on this address, so browser tests can stop one service and see the client say so (tests only)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof of this process (the embedded databases and bus) on this address")
+	lifeline := fs.Bool("stdin-lifeline", false, "stop the stack when stdin reaches end of file: a parent process (the e2e tests, the bench) holds the other end, so the stack dies with it on every OS")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *lifeline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go watchLifeline(stdin, cancel)
 	}
 	if o.offset != 0 {
 		host, port, err := net.SplitHostPort(o.gatewayAddr)
@@ -195,6 +205,9 @@ func (s *stack) up(ctx context.Context, o options) error {
 	}
 
 	t = time.Now()
+	if !stripekit.Cached() {
+		fmt.Fprintf(s.out, "  … %-12s compiling %s from source into your cache: first start only, a few minutes\n", "stripe-mock", stripekit.Version)
+	}
 	bctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // a cold build of stripe-mock
 	mock, err := stripekit.Start(bctx, stripekit.Options{Addr: "127.0.0.1:" + strconv.Itoa(o.stripePort)})
 	cancel()
@@ -225,6 +238,17 @@ func (s *stack) up(ctx context.Context, o options) error {
 			// collection while every other command of that database
 			// waits: every write kicks the relay anyway.
 			"OUTBOX_IDLE_INTERVAL": envOr(o.env, "OUTBOX_IDLE_INTERVAL", "10s"),
+			// Only this machine reaches the services, and only the
+			// gateway (on loopback) may name the client's address.
+			"LISTEN_HOST":     "127.0.0.1",
+			"TRUSTED_PROXIES": "127.0.0.1",
+		}
+		// The abuse limits pass through, so tests that sign up many
+		// users from one address can raise them.
+		for _, k := range []string{"SIGNUP_BURST", "SIGNUP_REFILL", "SIGNIN_BURST", "SIGNIN_IP_BURST", "SIGNIN_REFILL", "SIGNIN_MAX_DELAY"} {
+			if v := o.env(k); v != "" {
+				env[k] = v
+			}
 		}
 		url := fmt.Sprintf("http://127.0.0.1:%d", svc.port)
 		if err := s.spawn(ctx, svc.name, filepath.Join(o.bin, svc.name), nil, "", env, url+"/readyz", url); err != nil {
@@ -265,7 +289,7 @@ func (s *stack) gateway(o options, backends map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := gateway.Server(h, gateway.NginxTimeouts)
 	go func() { _ = srv.Serve(ln) }()
 	s.onStop(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -281,10 +305,25 @@ func (s *stack) gateway(o options, backends map[string]string) error {
 }
 
 // spawn starts a child process, prefixes its output, waits until readyURL
-// answers 200, and stops it with SIGTERM on shutdown.
+// answers 200, and stops it with SIGTERM on shutdown. The child stops when
+// devstack dies, too: by the kernel's parent-death signal on Linux, through a
+// guard process elsewhere (guard.go).
 func (s *stack) spawn(ctx context.Context, name, path string, args []string, dir string, env map[string]string, readyURL, shown string) error {
 	t := time.Now()
 	cmd := exec.Command(path, args...)
+	var lifeline io.Closer
+	if guarded {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		cmd = exec.Command(self, append([]string{guardArg, path}, args...)...)
+		w, err := cmd.StdinPipe()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		lifeline = w
+	}
 	cmd.Dir = dir
 	cmd.Env = os.Environ()
 	for k, v := range env {
@@ -292,7 +331,7 @@ func (s *stack) spawn(ctx context.Context, name, path string, args []string, dir
 	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -313,11 +352,15 @@ func (s *stack) spawn(ctx context.Context, name, path string, args []string, dir
 		}
 	}()
 	s.onStop(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		if lifeline != nil {
+			_ = lifeline.Close() // the guard stops the child and exits
+		} else {
+			terminate(cmd.Process)
+		}
 		select {
 		case <-exited:
 		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			kill(cmd.Process)
 			<-exited
 		}
 	})
