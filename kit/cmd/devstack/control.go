@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"syscall"
 )
 
 // serveControl lets a test stop one component of the stack (POST
@@ -29,7 +28,7 @@ func (s *stack) serveControl(ctx context.Context, addr string) error {
 			http.Error(w, "no such component", http.StatusNotFound)
 			return
 		}
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		terminate(cmd.Process) // the OS-specific stop of the component's process group
 		fmt.Fprintf(s.out, "  ✗ %-12s stopped through -control\n", name)
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -14,7 +13,7 @@ import (
 // wanted; an unknown name is a 404.
 func TestControlStopsOneComponent(t *testing.T) {
 	cmd := exec.Command("sleep", "60")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childAttr() // its own process group, as the stack starts components
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
