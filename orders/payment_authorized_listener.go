@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"github.com/ticketing-go/ticketing/common/events"
 	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/orders/order"
@@ -24,28 +22,16 @@ import (
 //     payments releases the authorization from the order:cancelled or
 //     order:completed it gets (a complete order paid by another payment).
 func (a *api) paymentAuthorized(ctx context.Context, e events.PaymentAuthorized) error {
-	id, err := bson.ObjectIDFromHex(e.OrderID)
-	if err != nil {
-		return nil
-	}
-	for {
-		o, err := a.store.Order(ctx, id)
-		if errors.Is(err, order.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return a.onOrder(ctx, e.OrderID, func(o order.Order) error {
 		if o.Status == order.Complete || o.Status == order.Cancelled {
 			return nil
 		}
 		now := a.now()
 		if !now.Before(o.ExpiresAt) {
-			_, err := a.cancelOrder(ctx, o)
-			if errors.Is(err, errCompleted) {
-				return nil
+			if _, err := a.cancelOrder(ctx, o); !errors.Is(err, errCompleted) {
+				return err
 			}
-			return err
+			return nil
 		}
 		paid := o
 		paid.Status, paid.PaymentID, paid.Version = order.Complete, e.ID, o.Version+1
@@ -53,14 +39,10 @@ func (a *api) paymentAuthorized(ctx context.Context, e events.PaymentAuthorized)
 		if err != nil {
 			return err
 		}
-		_, err = a.store.Pay(ctx, o, e.ID, now, ev)
-		if errors.Is(err, order.ErrConflict) {
-			continue // cancelled, expired or paid meanwhile: decide again
-		}
-		if err != nil {
-			return err
+		if _, err := a.store.Pay(ctx, o, e.ID, now, ev); err != nil {
+			return err // ErrConflict: cancelled, expired or paid meanwhile; decide again
 		}
 		a.relay.Kick(o.ID)
 		return nil
-	}
+	})
 }

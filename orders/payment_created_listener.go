@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ticketing-go/ticketing/common/events"
 	"github.com/ticketing-go/ticketing/orders/order"
@@ -16,22 +13,11 @@ import (
 // stays for a payments service of the original app, which charges first and
 // tells afterwards.
 func (a *api) paymentCreated(ctx context.Context, e events.PaymentCreated) error {
-	id, err := bson.ObjectIDFromHex(e.OrderID)
-	if err != nil {
-		return nil
-	}
-	for {
-		o, err := a.store.Order(ctx, id)
-		if errors.Is(err, order.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if o.Status == order.Complete {
+	return a.onOrder(ctx, e.OrderID, func(o order.Order) error {
+		switch o.Status {
+		case order.Complete:
 			return nil // a duplicate
-		}
-		if o.Status == order.Cancelled {
+		case order.Cancelled:
 			// Only a payments service that charges before asking gets here.
 			// The ticket may be someone else's by now, so the order stays
 			// cancelled; ours refunds such a charge when it hears
@@ -39,10 +25,7 @@ func (a *api) paymentCreated(ctx context.Context, e events.PaymentCreated) error
 			a.log.Error("payment for a cancelled order", "order", e.OrderID, "payment", e.ID, "stripeId", e.StripeID)
 			return nil
 		}
-		_, err = a.store.Transition(ctx, o, order.Complete, nil)
-		if errors.Is(err, order.ErrConflict) {
-			continue
-		}
+		_, err := a.store.Transition(ctx, o, order.Complete, nil)
 		return err
-	}
+	})
 }
