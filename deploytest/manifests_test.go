@@ -292,6 +292,8 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 		}
 	}
 
+	checkClientSSR(b, fail)
+
 	// Go services: env, probes, grace period.
 	seen := map[string]bool{}
 	for _, d := range b.deployments {

@@ -173,6 +173,20 @@ func TestPlantedMistakes(t *testing.T) {
 			func(b *bundle) { setEnv(deployment(b, "payments"), "STRIPE_API_URL", "http://stripe-mock-srv:12112") }},
 		{"stripe-mock service misnamed", "dev", "STRIPE_API_URL host stripe-mock: no Service stripe-mock in the render",
 			func(b *bundle) { setEnv(deployment(b, "payments"), "STRIPE_API_URL", "http://stripe-mock:12111") }},
+		{"server-side calls through the ingress controller", "dev", "client-depl: server-side GET /api/users/… goes to http://ingress-nginx-controller.ingress-nginx.svc.cluster.local, not to Service auth-srv:3000",
+			func(b *bundle) {
+				ps := deployment(b, "client")
+				dropEnv(ps, "API_ROUTES")
+				ps.Containers[0].Env = append(ps.Containers[0].Env, corev1.EnvVar{Name: "API_BASE_URL", Value: "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local"})
+			}},
+		{"server-side route to the wrong service", "prod", "client-depl: server-side GET /api/orders/… goes to http://tickets-srv:3000, not to Service orders-srv:3000",
+			func(b *bundle) {
+				setEnv(deployment(b, "client"), "API_ROUTES", "/api/users=http://auth-srv:3000,/api/tickets=http://tickets-srv:3000,/api/orders=http://tickets-srv:3000,/api/payments=http://payments-srv:3000")
+			}},
+		{"server-side route the Ingress lacks", "dev", "client-depl: API_ROUTES has /api/refunds, which the Ingress does not route",
+			func(b *bundle) {
+				setEnv(deployment(b, "client"), "API_ROUTES", "/api/users=http://auth-srv:3000,/api/tickets=http://tickets-srv:3000,/api/orders=http://orders-srv:3000,/api/payments=http://payments-srv:3000,/api/refunds=http://payments-srv:3000")
+			}},
 		{"stripe-mock not used", "dev", "runs stripe-mock but payments has no STRIPE_API_URL",
 			func(b *bundle) { dropEnv(deployment(b, "payments"), "STRIPE_API_URL") }},
 		{"stripe-mock image not built", "dev", "image ticketing/stripemock is not a skaffold artifact",

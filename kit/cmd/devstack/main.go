@@ -257,22 +257,6 @@ func (s *stack) up(ctx context.Context, o options) error {
 		backends[svc.backend] = url
 	}
 
-	clientURL := fmt.Sprintf("http://127.0.0.1:%d", o.clientPort)
-	backends["client-srv"] = clientURL
-	if server := filepath.Join(o.client, "server.js"); fileExists(server) {
-		env := map[string]string{"PORT": strconv.Itoa(o.clientPort), "HOSTNAME": "127.0.0.1",
-			"API_BASE_URL": "http://" + displayAddr(o.gatewayAddr), "NEXT_TELEMETRY_DISABLED": "1", "NODE_ENV": "production"}
-		// A page that renders without the API: the gateway is not up yet.
-		if err := s.spawn(ctx, "client", "node", []string{"server.js"}, o.client, env, clientURL+"/auth/signin", clientURL); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(s.out, "  - client       not built (%s missing); the API works without it\n", server)
-	}
-	return s.gateway(o, backends)
-}
-
-func (s *stack) gateway(o options, backends map[string]string) error {
 	manifest, err := os.ReadFile(o.ingress)
 	var routes []gateway.Route
 	if err == nil {
@@ -281,6 +265,25 @@ func (s *stack) gateway(o options, backends map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("gateway routes from %s: %w", o.ingress, err)
 	}
+	clientURL := fmt.Sprintf("http://127.0.0.1:%d", o.clientPort)
+	backends["client-srv"] = clientURL
+	if server := filepath.Join(o.client, "server.js"); fileExists(server) {
+		// Server-side rendering calls the services directly by the
+		// Ingress's prefixes, as the client Deployment does in a cluster.
+		env := map[string]string{"PORT": strconv.Itoa(o.clientPort), "HOSTNAME": "127.0.0.1",
+			"API_ROUTES": gateway.APIRoutes(routes, backends), "API_BASE_URL": "http://" + displayAddr(o.gatewayAddr),
+			"NEXT_TELEMETRY_DISABLED": "1", "NODE_ENV": "production"}
+		// A page that renders without the API: the gateway is not up yet.
+		if err := s.spawn(ctx, "client", "node", []string{"server.js"}, o.client, env, clientURL+"/auth/signin", clientURL); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(s.out, "  - client       not built (%s missing); the API works without it\n", server)
+	}
+	return s.gateway(o, routes, backends)
+}
+
+func (s *stack) gateway(o options, routes []gateway.Route, backends map[string]string) error {
 	h, err := gateway.Handler(routes, backends)
 	if err != nil {
 		return err
