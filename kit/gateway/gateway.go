@@ -98,39 +98,29 @@ func Match(routes []Route, path string) (Route, bool) {
 	return Route{}, false
 }
 
+// APIRoutes is the web client's API_ROUTES for these routes: each /api/
+// prefix and its backend's base URL ("/api/users=http://127.0.0.1:3101,…"),
+// so its server-side calls go to the services as the Ingress routes them.
+func APIRoutes(routes []Route, backends map[string]string) string {
+	var pairs []string
+	for _, r := range routes {
+		if strings.HasPrefix(r.Prefix, "/api/") && backends[r.Service] != "" {
+			pairs = append(pairs, r.Prefix+"="+backends[r.Service])
+		}
+	}
+	return strings.Join(pairs, ",")
+}
+
 // Handler proxies each request to the backend of its route; backends maps a
 // Service name to a base URL ("auth-srv" → "http://127.0.0.1:3101").
 func Handler(routes []Route, backends map[string]string) (http.Handler, error) {
-	// Keep connections to the backends open between requests, as
-	// ingress-nginx does (upstream keepalive): net/http's default keeps two
-	// idle ones per host, so under concurrency most requests would dial anew.
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 1024, 256
-	// proxy_read_timeout: a backend that accepts but never answers.
-	transport.ResponseHeaderTimeout = NginxTimeouts.Read
 	proxies := map[string]*httputil.ReverseProxy{}
 	for _, r := range routes {
-		raw, ok := backends[r.Service]
-		if !ok {
-			return nil, fmt.Errorf("gateway: no local backend for service %s", r.Service)
-		}
-		target, err := url.Parse(raw)
+		p, err := newProxy(r.Service, backends)
 		if err != nil {
-			return nil, fmt.Errorf("gateway: backend %s: %w", r.Service, err)
+			return nil, err
 		}
-		proxies[r.Service] = &httputil.ReverseProxy{
-			Transport: transport,
-			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(target)
-				pr.SetXForwarded()
-				pr.Out.Host = pr.In.Host // as nginx does, so absolute links stay on the gateway
-			},
-			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-				w.Header().Set("Content-Type", "application/json; charset=utf-8")
-				w.WriteHeader(http.StatusBadGateway)
-				fmt.Fprintf(w, `{"errors":[{"message":"%s is not reachable"}]}`, r.Service)
-			},
-		}
+		proxies[r.Service] = p
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r, ok := Match(routes, req.URL.Path)
@@ -142,6 +132,44 @@ func Handler(routes []Route, backends map[string]string) (http.Handler, error) {
 		}
 		proxies[r.Service].ServeHTTP(w, req)
 	}), nil
+}
+
+// transport is shared by every proxy of the process. Keep connections to
+// the backends open between requests, as ingress-nginx does (upstream
+// keepalive): net/http's default keeps two idle ones per host, so under
+// concurrency most requests would dial anew.
+var transport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256
+	// proxy_read_timeout: a backend that accepts but never answers.
+	t.ResponseHeaderTimeout = NginxTimeouts.Read
+	return t
+}()
+
+// newProxy proxies to the backend of Service svc, answering 502 in the
+// API's envelope when it is not reachable.
+func newProxy(svc string, backends map[string]string) (*httputil.ReverseProxy, error) {
+	raw, ok := backends[svc]
+	if !ok {
+		return nil, fmt.Errorf("gateway: no local backend for service %s", svc)
+	}
+	target, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: backend %s: %w", svc, err)
+	}
+	return &httputil.ReverseProxy{
+		Transport: transport,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			pr.Out.Host = pr.In.Host // as nginx does, so absolute links stay on the gateway
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprintf(w, `{"errors":[{"message":"%s is not reachable"}]}`, svc)
+		},
+	}, nil
 }
 
 // Timeouts bound how long the gateway waits on a client.

@@ -75,3 +75,14 @@ func TestHandlerProxiesWithForwardedHeaders(t *testing.T) {
 		t.Fatalf("down backend: %d", resp.StatusCode)
 	}
 }
+
+func TestAPIRoutesNameEachAPIPrefixsBackend(t *testing.T) {
+	routes, err := Routes([]byte(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := APIRoutes(routes, map[string]string{"auth-srv": "http://127.0.0.1:3101", "tickets-srv": "http://127.0.0.1:3102", "client-srv": "http://127.0.0.1:3000"})
+	if want := "/api/tickets=http://127.0.0.1:3102,/api/users=http://127.0.0.1:3101"; got != want {
+		t.Errorf("APIRoutes = %q, want %q", got, want)
+	}
+}
