@@ -9,10 +9,11 @@ SERVICES    := auth tickets orders expiration payments
 MODULES      = $(shell go list -m -f '{{.Dir}}')
 FUZZTIME    ?= 5s
 
-.PHONY: help run test build lint cross test-go fuzz devstack bench e2e client test-browser
+.PHONY: help run run-manifests test build lint cross test-go fuzz devstack bench e2e client test-browser
 
 help:
 	@echo "make run   - build and start the whole platform locally (gateway on http://localhost:8080)"
+	@echo "make run-manifests - the dev overlay (OVERLAY=...) run as its manifests say, ingress on https://127.0.0.1:8443"
 	@echo "make test  - every test: lint, Go unit/integration/fuzz, manifests, client build and browser tests"
 
 # How every service binary is built, here and by the e2e tests, the browser
@@ -41,6 +42,17 @@ client: client/.next/standalone/server.js
 # does not set itself (README: Configuration).
 run: build devstack client
 	bin/devstack
+
+# An overlay run as its manifests say (kit/manifestrun): every Deployment
+# and StatefulSet pod with the manifest's command, env, replicas (at least
+# two of each autoscaled one) and probes; the Ingress in ingress-nginx mode
+# on https://127.0.0.1:8443 and http://127.0.0.1:8081. OVERLAY=dev-jetstream
+# for the other bus. MongoDB is the one substitution (FerretDB).
+OVERLAY ?= dev
+
+run-manifests: build client
+	cd kit/manifestrun && $(GO_BUILD) -o $(abspath $(BIN))/runmanifests ./cmd/runmanifests
+	$(BIN)/runmanifests -overlay $(OVERLAY) -bin $(BIN)
 
 # A platform that is already running (a cluster), and the certificate to
 # trust for it: make e2e URL=https://ticketing.dev CA=infra/certs/ticketing.dev.crt
