@@ -66,9 +66,13 @@ func (r *Run) containerFor(p *PodSpec) (func() (container, error), error) {
 		}
 		return func() (container, error) { return r.process(p, bin, args, "", env), nil }, nil
 	case name == "nats-streaming":
-		return func() (container, error) { return &stanContainer{r: r, pod: p, args: args, done: make(chan struct{})}, nil }, nil
+		return func() (container, error) {
+			return &stanContainer{r: r, pod: p, args: args, done: make(chan struct{})}, nil
+		}, nil
 	case name == "nats":
-		return func() (container, error) { return &natsContainer{r: r, pod: p, args: args, done: make(chan struct{})}, nil }, nil
+		return func() (container, error) {
+			return &natsContainer{r: r, pod: p, args: args, done: make(chan struct{})}, nil
+		}, nil
 	case name == "mongo":
 		return func() (container, error) { return &mongoContainer{r: r, pod: p, done: make(chan struct{})}, nil }, nil
 	}

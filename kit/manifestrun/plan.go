@@ -95,7 +95,6 @@ func Decode(raw []byte) (*Manifest, error) {
 	return m, nil
 }
 
-
 // PodSpec is one pod as the kubelet would start it: its container's
 // command line and environment resolved from the manifest.
 type PodSpec struct {
