@@ -95,10 +95,26 @@ func targetPort(p *PodSpec, sp corev1.ServicePort) (int32, error) {
 	return containerPort(&p.Container, tp.String())
 }
 
-var hostPort = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]+`)
+var (
+	hostPort = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9.-]*:[0-9]+`)
+	// A URL without a port: its scheme's.
+	urlHost = regexp.MustCompile(`(https?)://([A-Za-z0-9][A-Za-z0-9.-]*)([/?#]|$)`)
+)
 
-// Resolve rewrites every cluster "host:port" in s to its local address.
+// Resolve rewrites every cluster "host:port" in s, and every http(s) URL's
+// host without a port, to its local address.
 func (n *Network) Resolve(s string) string {
+	s = urlHost.ReplaceAllStringFunc(s, func(u string) string {
+		m := urlHost.FindStringSubmatch(u)
+		port := "80"
+		if m[1] == "https" {
+			port = "443"
+		}
+		if local, ok := n.names[strings.ToLower(m[2])+":"+port]; ok {
+			return m[1] + "://" + local + m[3]
+		}
+		return u
+	})
 	return hostPort.ReplaceAllStringFunc(s, func(hp string) string {
 		if local, ok := n.names[strings.ToLower(hp)]; ok {
 			return local

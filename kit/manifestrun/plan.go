@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -123,7 +124,10 @@ func (p *PodSpec) Lookup(name string) (string, bool) {
 // Pods lists every pod of every Deployment and StatefulSet: replicas, or
 // the HPA's minimum when higher, or minReplicas when higher still for an
 // autoscaled Deployment (a run that wants what only shows with replicas).
-func (m *Manifest) Pods(minReplicas int) ([]*PodSpec, error) {
+// only, when not empty, keeps just those workloads (the others' Secrets
+// need not exist).
+func (m *Manifest) Pods(minReplicas int, only ...string) ([]*PodSpec, error) {
+	keep := func(w string) bool { return len(only) == 0 || slices.Contains(only, w) }
 	var pods []*PodSpec
 	hpaMin := map[string]int{}
 	for _, h := range m.HPAs {
@@ -134,6 +138,9 @@ func (m *Manifest) Pods(minReplicas int) ([]*PodSpec, error) {
 		hpaMin[h.Spec.ScaleTargetRef.Kind+"/"+h.Spec.ScaleTargetRef.Name] = n
 	}
 	for _, d := range m.Deployments {
+		if !keep(d.Name) {
+			continue
+		}
 		n := replicas(d.Spec.Replicas)
 		if min, ok := hpaMin["Deployment/"+d.Name]; ok {
 			n = max(n, min, minReplicas)
@@ -149,6 +156,9 @@ func (m *Manifest) Pods(minReplicas int) ([]*PodSpec, error) {
 		}
 	}
 	for _, s := range m.StatefulSets {
+		if !keep(s.Name) {
+			continue
+		}
 		for i := range replicas(s.Spec.Replicas) {
 			p, err := m.pod(fmt.Sprintf("%s-%d", s.Name, i), s.Name, "StatefulSet", i, &s.Spec.Template)
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ticketing-go/ticketing/kit/gateway"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Options configures Start.
@@ -68,20 +69,9 @@ func Start(o Options) (*Run, error) {
 	if o.Mutate != nil {
 		o.Mutate(m)
 	}
-	pods, err := m.Pods(o.MinReplicas)
+	pods, err := m.Pods(o.MinReplicas, o.Only...)
 	if err != nil {
 		return nil, err
-	}
-	if len(o.Only) > 0 {
-		var keep []*PodSpec
-		for _, p := range pods {
-			for _, w := range o.Only {
-				if p.Workload == w {
-					keep = append(keep, p)
-				}
-			}
-		}
-		pods = keep
 	}
 	r := &Run{opts: o, Manifest: m, Pods: pods, states: map[string]*podState{}}
 	if r.opts.Data == "" {
@@ -110,6 +100,18 @@ func Start(o Options) (*Run, error) {
 			r.logf("  substitution for %s: %s", p.Name, s)
 		}
 	}
+	// The gateway first: the ingress controller's Service names resolve to
+	// it, for whatever a manifest sends through the controller.
+	if len(o.Only) == 0 && len(m.Ingresses) > 0 {
+		if err := r.serveIngress(); err != nil {
+			r.Stop()
+			return nil, err
+		}
+		for _, host := range []string{"ingress-nginx-controller.ingress-nginx", "ingress-nginx-controller.ingress-nginx.svc", "ingress-nginx-controller.ingress-nginx.svc.cluster.local"} {
+			r.net.names[host+":80"] = r.httpAddr
+			r.net.names[host+":443"] = r.tlsAddr
+		}
+	}
 	for _, p := range pods {
 		mk, err := r.containerFor(p)
 		if err != nil {
@@ -119,12 +121,6 @@ func Start(o Options) (*Run, error) {
 		k := &kubelet{pod: p, net: r.net, state: r.states[p.Name], make: mk, log: r.logf}
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); k.run(ctx) }()
-	}
-	if len(o.Only) == 0 && len(m.Ingresses) > 0 {
-		if err := r.serveIngress(); err != nil {
-			r.Stop()
-			return nil, err
-		}
 	}
 	return r, nil
 }
@@ -252,6 +248,27 @@ func (r *Run) Health() []string {
 		for _, kind := range sortedKeys(s.last) {
 			if err := s.last[kind]; err != nil {
 				out = append(out, fmt.Sprintf("%s: last %s probe: %v", p.Name, kind, err))
+			}
+		}
+		s.mu.Unlock()
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PendingProbes lists the probes (pod/kind) that have not passed yet.
+func (r *Run) PendingProbes() []string {
+	var out []string
+	for _, p := range r.Pods {
+		s := r.states[p.Name]
+		c := p.Container
+		s.mu.Lock()
+		for kind, probe := range map[string]*corev1.Probe{"startup": c.StartupProbe, "readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+			if probe == nil {
+				continue
+			}
+			if err, ran := s.last[kind]; !ran || err != nil {
+				out = append(out, fmt.Sprintf("%s %s (%v)", p.Name, kind, err))
 			}
 		}
 		s.mu.Unlock()
