@@ -9,7 +9,7 @@ SERVICES    := auth tickets orders expiration payments
 MODULES      = $(shell go list -m -f '{{.Dir}}')
 FUZZTIME    ?= 5s
 
-.PHONY: help run run-manifests test build lint cross test-go fuzz devstack bench e2e client test-browser
+.PHONY: help run run-manifests test-manifests test build lint cross test-go fuzz devstack bench e2e client test-browser
 
 help:
 	@echo "make run   - build and start the whole platform locally (gateway on http://localhost:8080)"
@@ -54,6 +54,15 @@ run-manifests: build client
 	cd kit/manifestrun && $(GO_BUILD) -o $(abspath $(BIN))/runmanifests ./cmd/runmanifests
 	$(BIN)/runmanifests -overlay $(OVERLAY) -bin $(BIN)
 
+# The manifest-driven checks (kit/manifestrun): the dev and dev-jetstream
+# overlays as their manifests say, the purchase through https://ticketing.dev
+# (server-rendered pages included), the prod NATS Streaming cluster, and the
+# planted mistakes each caught. They need the binaries and the client built.
+test-manifests: client
+	@mkdir -p $(BIN)
+	$(GO_BUILD) -o $(abspath $(BIN))/ $(addprefix ./,$(SERVICES))
+	cd kit/manifestrun && MANIFEST_TESTS=1 MANIFEST_BIN=$(abspath $(BIN)) go test -count=1 -timeout 15m ./...
+
 # A platform that is already running (a cluster), and the certificate to
 # trust for it: make e2e URL=https://ticketing.dev CA=infra/certs/ticketing.dev.crt
 URL ?=
@@ -96,4 +105,4 @@ fuzz:
 test-browser:
 	URL='$(URL)' CA='$(ca)' scripts/browser-test.sh
 
-test: lint cross test-go fuzz test-browser
+test: lint cross test-go fuzz test-browser test-manifests

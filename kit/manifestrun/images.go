@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -220,7 +221,7 @@ func (c *stanContainer) start() error {
 			return err
 		}
 	}
-	nopts.NoSigs, nopts.NoLog = true, true
+	nopts.NoSigs, nopts.NoLog = true, os.Getenv("MANIFESTRUN_NATS_LOG") == ""
 	s, err := stand.RunServerWithOpts(sopts, nopts)
 	if err != nil {
 		return err
@@ -313,6 +314,19 @@ func (r *Run) mapNATS(p *PodSpec, o *natsd.Options) error {
 		if o.HTTPPort, err = local(o.HTTPPort); err != nil {
 			return err
 		}
+	}
+	// --cluster nats://0.0.0.0:6222 stays a string until the server
+	// starts: take its port now, so it can be mapped.
+	if o.Cluster.ListenStr != "" {
+		u, err := url.Parse(o.Cluster.ListenStr)
+		if err != nil {
+			return fmt.Errorf("pod %s: --cluster %s: %w", p.Name, o.Cluster.ListenStr, err)
+		}
+		port, err := strconv.Atoi(u.Port())
+		if err != nil {
+			return fmt.Errorf("pod %s: --cluster %s: no port", p.Name, o.Cluster.ListenStr)
+		}
+		o.Cluster.Port, o.Cluster.ListenStr = port, ""
 	}
 	if o.Cluster.Port > 0 {
 		o.Cluster.Host = "127.0.0.1"
