@@ -342,7 +342,15 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 		if !hasContainerPort(&d.Spec.Template, intstr.FromInt32(port)) {
 			fail("Deployment %s: listens on PORT %d but declares no such container port", d.Name, port)
 		}
-		checkProbe(fail, d.Name, "readinessProbe", c.ReadinessProbe, "/readyz", port)
+		// A service on the bus is ready without it: the outbox keeps writes
+		// working through a blip, so readiness leaves the bus out rather than
+		// take every replica out of its Service at once. /readyz itself keeps
+		// the contract's meaning (database and bus).
+		readiness := "/readyz"
+		if _, onBus := env["NATS_URL"]; onBus {
+			readiness = "/readyz?exclude=events"
+		}
+		checkProbe(fail, d.Name, "readinessProbe", c.ReadinessProbe, readiness, port)
 		checkProbe(fail, d.Name, "livenessProbe", c.LivenessProbe, "/healthz", port)
 		// A service listens only once its database and bus answer: on a cold
 		// cluster that takes a while, and liveness must not kill it meanwhile.

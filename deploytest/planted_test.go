@@ -125,6 +125,8 @@ func TestPlantedMistakes(t *testing.T) {
 			}},
 		{"readiness probe path", "dev", "Deployment auth-depl: readinessProbe path /healthz, want /readyz",
 			func(b *bundle) { deployment(b, "auth").Containers[0].ReadinessProbe.HTTPGet.Path = "/healthz" }},
+		{"readiness includes the bus", "dev", "Deployment orders-depl: readinessProbe path /readyz, want /readyz?exclude=events",
+			func(b *bundle) { deployment(b, "orders").Containers[0].ReadinessProbe.HTTPGet.Path = "/readyz" }},
 		{"liveness probe port", "dev", "Deployment orders-depl: livenessProbe port 8080, want 3000",
 			func(b *bundle) {
 				deployment(b, "orders").Containers[0].LivenessProbe.HTTPGet.Port = intstr.FromInt32(8080)

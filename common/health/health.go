@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,18 +46,33 @@ func (h *Checker) SetDraining() { h.draining.Store(true) }
 // Draining reports whether shutdown has begun.
 func (h *Checker) Draining() bool { return h.draining.Load() }
 
-// Ready runs every check concurrently and returns each one's state.
-func (h *Checker) Ready(ctx context.Context) (map[string]string, bool) {
+// Ready runs every check concurrently, except those named in exclude, and
+// returns each one's state. Excluding a name no check has fails readiness
+// ("exclude:<name>": "no such check"): a misspelt probe must not quietly
+// keep the check it meant to leave out.
+func (h *Checker) Ready(ctx context.Context, exclude ...string) (map[string]string, bool) {
 	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
 	defer cancel()
 	h.mu.RLock()
-	checks := append([]named(nil), h.checks...)
+	all := append([]named(nil), h.checks...)
 	h.mu.RUnlock()
 
-	states := make(map[string]string, len(checks)+1)
+	states := make(map[string]string, len(all)+1)
+	ok := true
+	var checks []named
+	for _, c := range all {
+		if !slices.Contains(exclude, c.name) {
+			checks = append(checks, c)
+		}
+	}
+	for _, x := range exclude {
+		if !slices.ContainsFunc(all, func(c named) bool { return c.name == x }) {
+			states["exclude:"+x] = "no such check"
+			ok = false
+		}
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	ok := true
 	for _, c := range checks {
 		wg.Go(func() {
 			state := "ok"
@@ -86,8 +102,12 @@ func (h *Checker) Live(w http.ResponseWriter, _ *http.Request) {
 
 // Readiness is the /readyz handler. A failing probe answers 503 in the
 // platform's error envelope, with each check's state beside it.
+// /readyz?exclude=events leaves the named checks out (as kube-apiserver's
+// /readyz?exclude=etcd): the services' Kubernetes readiness probe uses it,
+// so a blip of the bus, which the outbox rides out, does not take every
+// replica out of its Service at once; /readyz itself keeps every check.
 func (h *Checker) Readiness(w http.ResponseWriter, r *http.Request) {
-	states, ok := h.Ready(r.Context())
+	states, ok := h.Ready(r.Context(), r.URL.Query()["exclude"]...)
 	if ok {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": states})
 		return
