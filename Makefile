@@ -43,7 +43,7 @@ client: client/.next/standalone/server.js
 run: build devstack client
 	bin/devstack
 
-# An overlay run as its manifests say (kit/manifestrun): every Deployment
+# An overlay run as its manifests say (deploytest/manifestrun): every Deployment
 # and StatefulSet pod with the manifest's command, env, replicas (at least
 # two of each autoscaled one) and probes; the Ingress in ingress-nginx mode
 # on https://127.0.0.1:8443 and http://127.0.0.1:8081. OVERLAY=dev-jetstream
@@ -51,17 +51,17 @@ run: build devstack client
 OVERLAY ?= dev
 
 run-manifests: build client
-	cd kit/manifestrun && $(GO_BUILD) -o $(abspath $(BIN))/runmanifests ./cmd/runmanifests
+	cd deploytest/manifestrun && $(GO_BUILD) -o $(abspath $(BIN))/runmanifests ./cmd/runmanifests
 	$(BIN)/runmanifests -overlay $(OVERLAY) -bin $(BIN)
 
-# The manifest-driven checks (kit/manifestrun): the dev and dev-jetstream
+# The manifest-driven checks (deploytest/manifestrun): the dev and dev-jetstream
 # overlays as their manifests say, the purchase through https://ticketing.dev
 # (server-rendered pages included), the prod NATS Streaming cluster, and the
 # planted mistakes each caught. They need the binaries and the client built.
 test-manifests: client
 	@mkdir -p $(BIN)
 	$(GO_BUILD) -o $(abspath $(BIN))/ $(addprefix ./,$(SERVICES))
-	cd kit/manifestrun && MANIFEST_TESTS=1 MANIFEST_BIN=$(abspath $(BIN)) go test -count=1 -timeout 15m ./...
+	cd deploytest/manifestrun && MANIFEST_TESTS=1 MANIFEST_BIN=$(abspath $(BIN)) go test -count=1 -timeout 15m ./...
 
 # A platform that is already running (a cluster), and the certificate to
 # trust for it: make e2e URL=https://ticketing.dev CA=infra/certs/ticketing.dev.crt

@@ -1,5 +1,5 @@
 // Command runmanifests is `make run-manifests`: an overlay run here as its
-// manifests say (kit/manifestrun), the Ingress served in ingress-nginx mode
+// manifests say (deploytest/manifestrun), the Ingress served in ingress-nginx mode
 // on https://127.0.0.1:8443 and http://127.0.0.1:8081, until Ctrl-C.
 package main
 
@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ticketing-go/ticketing/kit/manifestrun"
+	"github.com/ticketing-go/ticketing/deploytest/manifestrun"
 )
 
 func main() {

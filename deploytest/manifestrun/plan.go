@@ -210,21 +210,21 @@ func (m *Manifest) valueFrom(pod string, src *corev1.EnvVarSource) (string, erro
 	case src.SecretKeyRef != nil:
 		data, ok := m.Secrets[src.SecretKeyRef.Name]
 		if !ok {
-			return "", fmt.Errorf("Secret %s does not exist", src.SecretKeyRef.Name)
+			return "", fmt.Errorf("no Secret %s", src.SecretKeyRef.Name)
 		}
 		v, ok := data[src.SecretKeyRef.Key]
 		if !ok {
-			return "", fmt.Errorf("Secret %s has no key %s", src.SecretKeyRef.Name, src.SecretKeyRef.Key)
+			return "", fmt.Errorf("no key %s in Secret %s", src.SecretKeyRef.Key, src.SecretKeyRef.Name)
 		}
 		return v, nil
 	case src.ConfigMapKeyRef != nil:
 		data, ok := m.ConfigMaps[src.ConfigMapKeyRef.Name]
 		if !ok {
-			return "", fmt.Errorf("ConfigMap %s does not exist", src.ConfigMapKeyRef.Name)
+			return "", fmt.Errorf("no ConfigMap %s", src.ConfigMapKeyRef.Name)
 		}
 		v, ok := data[src.ConfigMapKeyRef.Key]
 		if !ok {
-			return "", fmt.Errorf("ConfigMap %s has no key %s", src.ConfigMapKeyRef.Name, src.ConfigMapKeyRef.Key)
+			return "", fmt.Errorf("no key %s in ConfigMap %s", src.ConfigMapKeyRef.Key, src.ConfigMapKeyRef.Name)
 		}
 		return v, nil
 	case src.FieldRef != nil:
