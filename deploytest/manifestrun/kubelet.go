@@ -30,6 +30,8 @@ type podState struct {
 	probeFailures map[string]int // by probe kind, after the pod was first ready
 	last          map[string]error
 	kill          func() // stops the running container (RestartPod)
+	killed        bool   // by RestartPod: the restart's reason
+	started       time.Time
 }
 
 // kubelet runs one pod's container and its probes with the manifest's
@@ -57,9 +59,20 @@ func (k *kubelet) run(ctx context.Context) {
 			continue
 		}
 		k.state.mu.Lock()
-		k.state.kill = c.stop
+		k.state.kill = func() {
+			k.state.mu.Lock()
+			k.state.killed = true
+			k.state.mu.Unlock()
+			c.stop()
+		}
+		k.state.started = time.Now()
 		k.state.mu.Unlock()
 		reason := k.watch(ctx, c)
+		k.state.mu.Lock()
+		if k.state.killed {
+			reason, k.state.killed = "the pod was deleted (RestartPod)", false
+		}
+		k.state.mu.Unlock()
 		c.stop()
 		k.setReady(false)
 		if ctx.Err() != nil {
@@ -182,11 +195,13 @@ func (k *kubelet) becameReady() {
 	first := !k.state.everReady
 	was := k.state.ready
 	k.state.ready, k.state.everReady = true, true
+	took := time.Since(k.state.started).Round(time.Millisecond)
 	k.state.mu.Unlock()
+	// As make run prints each component: name, time to ready, what it is.
 	if first {
-		k.log("  ✓ %-24s ready", k.pod.Name)
+		k.log("  ✓ %-24s ready in %-7s %s", k.pod.Name, took, k.pod.Container.Image)
 	} else if !was {
-		k.log("  ✓ %-24s ready again", k.pod.Name)
+		k.log("  ✓ %-24s ready again in %s", k.pod.Name, took)
 	}
 }
 
