@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/GoogleContainerTools/skaffold/v2 v2.16.1
+	github.com/krishicks/yaml-patch v0.0.10
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats-streaming-server v0.25.6
 	github.com/nats-io/stan.go v0.10.4
@@ -70,7 +71,6 @@ require (
 	github.com/jackc/puddle/v2 v2.2.2 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
-	github.com/krishicks/yaml-patch v0.0.10 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect

@@ -35,14 +35,19 @@ const repoRoot = ".."
 // expects to exist in the cluster rather than generating them.
 // mockStripe: the dev overlays pay through stripe-mock in the cluster, prod
 // through real Stripe.
+// writableRoot names containers ("Deployment client-depl container client")
+// whose root filesystem may be writable, and why.
 var overlays = []struct {
 	name            string
 	externalSecrets []string
 	mockStripe      bool
+	writableRoot    map[string]string
 }{
 	{name: "dev", mockStripe: true},
 	{name: "dev-jetstream", mockStripe: true},
 	{name: "prod", externalSecrets: []string{"jwt-secret", "stripe-secret"}},
+	{name: "dev-client-sync", mockStripe: true, writableRoot: map[string]string{
+		"Deployment client-depl container client": "next dev writes its build under /app and Skaffold syncs edited sources there"}},
 }
 
 // stripeMockImage is the image of the dev overlays' stripe-mock.
@@ -118,6 +123,7 @@ type bundle struct {
 	netpols      []*networkingv1.NetworkPolicy
 	hpas         []*autoscalingv2.HorizontalPodAutoscaler
 	pdbs         []*policyv1.PodDisruptionBudget
+	writableRoot map[string]string // the overlay's allowed exceptions (overlays)
 }
 
 // decode splits a multi-document YAML stream and decodes every document
@@ -404,7 +410,7 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 				if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
 					fail("%s: allowPrivilegeEscalation must be false", where)
 				}
-				if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+				if (sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem) && b.writableRoot[where] == "" {
 					fail("%s: readOnlyRootFilesystem must be true", where)
 				}
 				nonRoot := (sc.RunAsNonRoot != nil && *sc.RunAsNonRoot) || (podSC != nil && podSC.RunAsNonRoot != nil && *podSC.RunAsNonRoot)
@@ -839,6 +845,7 @@ func TestOverlays(t *testing.T) {
 			if err != nil {
 				t.Fatalf("strict decode: %v", err)
 			}
+			b.writableRoot = ov.writableRoot
 			for _, e := range check(b, cfg.images, ov.externalSecrets) {
 				t.Error(e)
 			}
