@@ -70,7 +70,7 @@ func (a *api) settleKnown(ctx context.Context, orderID bson.ObjectID, known *pay
 			continue // another settle moved it first: look again
 		}
 		if err == nil {
-			a.decided.wake(p.OrderID)
+			a.decided.wake(p.OrderID, &p)
 		}
 		return p, err
 	}
@@ -150,27 +150,29 @@ func (a *api) refund(ctx context.Context, p payment.Payment, o payment.Order) (p
 	return p, nil
 }
 
-// await follows p until it is decided, or ctx ends. A decision settled in
-// this process wakes it at once; one settled by another replica is found by
-// reading the record, at growing intervals.
+// await follows p until it is decided, or ctx ends. A settle in this
+// process hands the decided payment to its waiters at once; one settled by
+// another replica is found by reading the record at growing intervals.
+// Only the first look and then one a second settle: the first covers an
+// order decided before the payment was authorized (a cancel that won sends
+// no event after it); the later ones retry what failed here (the provider
+// was down). Settling on every look would read the order as well and queue
+// behind the listener's settle of the same order, on the path of every
+// purchase.
 func (a *api) await(ctx context.Context, p payment.Payment) (payment.Payment, error) {
-	defer a.decided.wake(p.OrderID) // no waiter of this order is left behind
-	wait := 20 * time.Millisecond
-	woken := false
+	defer a.decided.wake(p.OrderID, nil) // no waiter of this order is left behind
+	wait := 50 * time.Millisecond
+	var settled time.Time // zero: settle on the next look
 	for !p.State.Decided() {
-		wake := a.decided.wait(p.OrderID)
-		// A wake comes from a settle that decided the payment: reading it
-		// is enough. Otherwise settle here too, which covers an order
-		// decided before the payment was authorized (a cancel that won):
-		// no event would come after it.
+		w := a.decided.wait(p.OrderID)
 		var next payment.Payment
 		var err error
-		if woken {
-			next, err = a.store.Payment(ctx, p.OrderID)
-		} else {
+		if time.Since(settled) >= time.Second {
+			settled = time.Now()
 			next, err = a.settle(ctx, objectID(p.OrderID))
+		} else {
+			next, err = a.store.Payment(ctx, p.OrderID)
 		}
-		woken = false
 		switch {
 		case err == nil:
 			p = next
@@ -184,8 +186,10 @@ func (a *api) await(ctx context.Context, p payment.Payment) (payment.Payment, er
 		}
 		t := time.NewTimer(wait)
 		select {
-		case <-wake:
-			woken = true
+		case <-w.done:
+			if w.p != nil {
+				p = *w.p // decided: no need to read it
+			}
 		case <-t.C:
 			wait = min(2*wait, 500*time.Millisecond)
 		case <-ctx.Done():
@@ -234,30 +238,39 @@ func (a *api) repair(ctx context.Context) error {
 // settle that made it, in this process.
 type waiters struct {
 	mu sync.Mutex
-	m  map[string]chan struct{}
+	m  map[string]*wakeup
 }
 
-// wait returns a channel closed at the next wake of key.
-func (w *waiters) wait(key string) <-chan struct{} {
+// wakeup is closed at the next wake of its key, with the payment that
+// decided it when the waker had one.
+type wakeup struct {
+	done chan struct{}
+	p    *payment.Payment // set before done is closed
+}
+
+// wait returns the next wake of key.
+func (w *waiters) wait(key string) *wakeup {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
-		w.m = map[string]chan struct{}{}
+		w.m = map[string]*wakeup{}
 	}
-	ch, ok := w.m[key]
+	u, ok := w.m[key]
 	if !ok {
-		ch = make(chan struct{})
-		w.m[key] = ch
+		u = &wakeup{done: make(chan struct{})}
+		w.m[key] = u
 	}
-	return ch
+	return u
 }
 
-// wake wakes everyone waiting for key.
-func (w *waiters) wake(key string) {
+// wake wakes everyone waiting for key, handing them p (a decided payment)
+// when it is not nil.
+func (w *waiters) wake(key string, p *payment.Payment) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if ch, ok := w.m[key]; ok {
-		close(ch)
+	if u, ok := w.m[key]; ok {
+		u.p = p
+		close(u.done)
 		delete(w.m, key)
 	}
 }

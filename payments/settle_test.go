@@ -1,0 +1,47 @@
+package main
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/ticketing-go/ticketing/payments/payment"
+)
+
+// TestWakeHandsTheDecisionToEveryWaiter: waiters of an order registered
+// before a wake all get the decided payment it carries (so none reads it
+// again); a wake without one wakes them empty-handed; a waiter registered
+// after a wake waits for the next.
+func TestWakeHandsTheDecisionToEveryWaiter(t *testing.T) {
+	var w waiters
+	decided := payment.Payment{OrderID: "o1", State: payment.Captured}
+	var wg sync.WaitGroup
+	got := make(chan *payment.Payment, 8)
+	for range 8 {
+		u := w.wait("o1")
+		wg.Go(func() {
+			<-u.done
+			got <- u.p
+		})
+	}
+	w.wake("o2", &payment.Payment{}) // another order's wake
+	w.wake("o1", &decided)
+	wg.Wait()
+	close(got)
+	for p := range got {
+		if p == nil || p.State != payment.Captured {
+			t.Fatalf("woken with %v, want the captured payment", p)
+		}
+	}
+
+	later := w.wait("o1")
+	select {
+	case <-later.done:
+		t.Fatal("a waiter registered after the wake was woken by it")
+	default: // a wake closes its channel before it returns
+	}
+	w.wake("o1", nil)
+	<-later.done
+	if later.p != nil {
+		t.Fatalf("woken without a decision, got %v", later.p)
+	}
+}
