@@ -150,21 +150,35 @@ func (a *api) refund(ctx context.Context, p payment.Payment, o payment.Order) (p
 	return p, nil
 }
 
-// await follows p until it is decided, or ctx ends. A settle in this
-// process hands the decided payment to its waiters at once; one settled by
-// another replica is found by reading the record at growing intervals.
-// Only the first look and then one a second settle: the first covers an
-// order decided before the payment was authorized (a cancel that won sends
-// no event after it); the later ones retry what failed here (the provider
-// was down). Settling on every look would read the order as well and queue
-// behind the listener's settle of the same order, on the path of every
-// purchase.
-func (a *api) await(ctx context.Context, p payment.Payment) (payment.Payment, error) {
-	defer a.decided.wake(p.OrderID, nil) // no waiter of this order is left behind
-	wait := 50 * time.Millisecond
+// await follows p until it is decided, or ctx ends. w is the wake of p's
+// order, taken before p was last written, so no decision is missed. A
+// settle in this process hands its decided payment to the waiters at once;
+// a decision taken by another replica is found by looking at growing
+// intervals. The first look settles, as an order decided before its payment
+// was authorized (a cancel that won) sends no event after it; later looks
+// read the payment and settle once a second, retrying what failed here (the
+// provider was down). None comes before the first interval: on the path of
+// every purchase they would queue before the relay that publishes
+// payment:authorized and the listener that captures.
+func (a *api) await(ctx context.Context, p payment.Payment, w *wakeup) (payment.Payment, error) {
+	wait := 100 * time.Millisecond
 	var settled time.Time // zero: settle on the next look
 	for !p.State.Decided() {
-		w := a.decided.wait(p.OrderID)
+		t := time.NewTimer(wait)
+		select {
+		case <-w.done:
+			t.Stop()
+			if w.p != nil {
+				p = *w.p // decided: no need to read it
+				continue
+			}
+		case <-t.C:
+			wait = min(2*wait, 500*time.Millisecond)
+		case <-ctx.Done():
+			t.Stop()
+			return p, ctx.Err()
+		}
+		w = a.decided.wait(p.OrderID)
 		var next payment.Payment
 		var err error
 		if time.Since(settled) >= time.Second {
@@ -181,22 +195,6 @@ func (a *api) await(ctx context.Context, p payment.Payment) (payment.Payment, er
 		default:
 			a.log.Warn("payments: settle", "order", p.OrderID, "err", err)
 		}
-		if p.State.Decided() {
-			break
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-w.done:
-			if w.p != nil {
-				p = *w.p // decided: no need to read it
-			}
-		case <-t.C:
-			wait = min(2*wait, 500*time.Millisecond)
-		case <-ctx.Done():
-			t.Stop()
-			return p, ctx.Err()
-		}
-		t.Stop()
 	}
 	return p, nil
 }
