@@ -134,6 +134,7 @@ func (a *api) authorize(ctx context.Context, p payment.Payment) (payment.Payment
 	if err != nil {
 		return p, err
 	}
+	a.decided.hold(next) // before the kick: the decision's settle starts from it
 	a.relay.Kick(p.ID)
 	return next, nil
 }

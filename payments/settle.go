@@ -43,11 +43,19 @@ func (a *api) settleKnown(ctx context.Context, orderID bson.ObjectID, known *pay
 			return payment.Payment{}, err
 		}
 	}
+	// A payment this process just authorized and still waits on needs no
+	// read. Were the copy stale, no money would move twice: each provider
+	// call repeats with its idempotency key and each write is conditional
+	// on the state read, so a step that lost learns ErrChanged and reads.
+	p, held := a.decided.held(orderID.Hex())
 	for {
-		p, err := a.store.Payment(ctx, orderID.Hex())
-		if err != nil {
-			return p, err
+		var err error
+		if !held {
+			if p, err = a.store.Payment(ctx, orderID.Hex()); err != nil {
+				return p, err
+			}
 		}
+		held = false
 		switch {
 		case o.Status == payment.Complete && o.PaymentID == p.ID.Hex():
 			if p.State != payment.Authorized {
@@ -244,6 +252,27 @@ type waiters struct {
 type wakeup struct {
 	done chan struct{}
 	p    *payment.Payment // set before done is closed
+	held *payment.Payment // the waiting request's payment as it wrote it last
+}
+
+// hold keeps p, as its request just wrote it, with the wait of its order,
+// until the next wake.
+func (w *waiters) hold(p payment.Payment) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if u, ok := w.m[p.OrderID]; ok {
+		u.held = &p
+	}
+}
+
+// held returns the payment a request waiting on key holds.
+func (w *waiters) held(key string) (payment.Payment, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if u, ok := w.m[key]; ok && u.held != nil {
+		return *u.held, true
+	}
+	return payment.Payment{}, false
 }
 
 // wait returns the next wake of key.

@@ -45,3 +45,26 @@ func TestWakeHandsTheDecisionToEveryWaiter(t *testing.T) {
 		t.Fatalf("woken without a decision, got %v", later.p)
 	}
 }
+
+// TestHeldPaymentLastsUntilTheWake: the payment a waiting request wrote is
+// there for a settle of its order until the order's next wake, and never
+// for an order nobody waits on.
+func TestHeldPaymentLastsUntilTheWake(t *testing.T) {
+	var w waiters
+	w.hold(payment.Payment{OrderID: "o1", State: payment.Authorized})
+	if _, ok := w.held("o1"); ok {
+		t.Fatal("held for an order nobody waits on")
+	}
+	w.wait("o1")
+	w.hold(payment.Payment{OrderID: "o1", State: payment.Authorized, StripeID: "ch_1"})
+	if p, ok := w.held("o1"); !ok || p.StripeID != "ch_1" {
+		t.Fatalf("held %v, %v", p, ok)
+	}
+	if _, ok := w.held("o2"); ok {
+		t.Fatal("another order's payment")
+	}
+	w.wake("o1", nil)
+	if _, ok := w.held("o1"); ok {
+		t.Fatal("still held after the wake")
+	}
+}
