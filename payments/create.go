@@ -127,6 +127,12 @@ func (a *api) authorize(ctx context.Context, p payment.Payment) (payment.Payment
 	if err != nil {
 		return p, err
 	}
+	// The decision's settle starts from the payment as this write makes it;
+	// held before the write, as the event may be decided before the write
+	// returns (a copy the write then fails to make is only stale).
+	held := p
+	held.State, held.StripeID = payment.Authorized, stripeID
+	a.decided.hold(held)
 	next, err := a.store.Move(store, p, payment.Authorized, stripeID, &ev)
 	if errors.Is(err, payment.ErrChanged) {
 		return a.store.Payment(store, p.OrderID)
@@ -134,7 +140,6 @@ func (a *api) authorize(ctx context.Context, p payment.Payment) (payment.Payment
 	if err != nil {
 		return p, err
 	}
-	a.decided.hold(next) // before the kick: the decision's settle starts from it
 	a.relay.Kick(p.ID)
 	return next, nil
 }
