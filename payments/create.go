@@ -53,6 +53,11 @@ func (a *api) create(c *gin.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c, a.timeout)
 	defer cancel()
+	// Waiting starts before the payment is written, so a decision taken
+	// before the wait begins is not missed; leaving wakes any other request
+	// for the order (it looks again) and drops the wait.
+	w := a.decided.wait(req.OrderID)
+	defer a.decided.wake(req.OrderID, nil)
 	p, started, err := a.store.Begin(ctx, req.OrderID, req.Token, o.Price, now)
 	if err != nil {
 		return err
@@ -63,7 +68,7 @@ func (a *api) create(c *gin.Context) error {
 		}
 	}
 	// Another request's payment is followed to its end like our own.
-	p, err = a.await(ctx, p)
+	p, err = a.await(ctx, p, w)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return errUndecided
@@ -122,6 +127,12 @@ func (a *api) authorize(ctx context.Context, p payment.Payment) (payment.Payment
 	if err != nil {
 		return p, err
 	}
+	// The decision's settle starts from the payment as this write makes it;
+	// held before the write, as the event may be decided before the write
+	// returns (a copy the write then fails to make is only stale).
+	held := p
+	held.State, held.StripeID = payment.Authorized, stripeID
+	a.decided.hold(held)
 	next, err := a.store.Move(store, p, payment.Authorized, stripeID, &ev)
 	if errors.Is(err, payment.ErrChanged) {
 		return a.store.Payment(store, p.OrderID)

@@ -9,16 +9,20 @@ import (
 	"github.com/ticketing-go/ticketing/payments/payment"
 )
 
-// orderCompleted records that the orders service made the order paid by
-// e.PaymentID, in version order, and captures that payment (or releases
-// another one of the same order).
+// orderCompleted captures the payment the orders service made the order
+// paid by (or releases another one of the same order), and then records the
+// order as complete in version order. Capture comes first because the
+// buyer's request waits on it: the decision is final and named in the
+// event, so it needs nothing from the replica; a failure of either step
+// withholds the ack, and both are idempotent on redelivery.
 func (a *api) orderCompleted(ctx context.Context, e events.OrderCompleted) error {
 	id, err := bson.ObjectIDFromHex(e.ID)
 	if err != nil {
 		return nil
 	}
-	if _, err := a.store.CompleteOrder(ctx, id, e.Version, e.PaymentID); err != nil {
+	if err := a.settleListener(ctx, payment.Order{ID: id, Status: payment.Complete, PaymentID: e.PaymentID}); err != nil {
 		return err
 	}
-	return a.settleListener(ctx, payment.Order{ID: id, Status: payment.Complete, PaymentID: e.PaymentID})
+	_, err = a.store.CompleteOrder(ctx, id, e.Version, e.PaymentID)
+	return err
 }

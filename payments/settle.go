@@ -43,11 +43,19 @@ func (a *api) settleKnown(ctx context.Context, orderID bson.ObjectID, known *pay
 			return payment.Payment{}, err
 		}
 	}
+	// A payment this process just authorized and still waits on needs no
+	// read. Were the copy stale, no money would move twice: each provider
+	// call repeats with its idempotency key and each write is conditional
+	// on the state read, so a step that lost learns ErrChanged and reads.
+	p, held := a.decided.held(orderID.Hex())
 	for {
-		p, err := a.store.Payment(ctx, orderID.Hex())
-		if err != nil {
-			return p, err
+		var err error
+		if !held {
+			if p, err = a.store.Payment(ctx, orderID.Hex()); err != nil {
+				return p, err
+			}
 		}
+		held = false
 		switch {
 		case o.Status == payment.Complete && o.PaymentID == p.ID.Hex():
 			if p.State != payment.Authorized {
@@ -70,7 +78,7 @@ func (a *api) settleKnown(ctx context.Context, orderID bson.ObjectID, known *pay
 			continue // another settle moved it first: look again
 		}
 		if err == nil {
-			a.decided.wake(p.OrderID)
+			a.decided.wake(p.OrderID, &p)
 		}
 		return p, err
 	}
@@ -150,27 +158,43 @@ func (a *api) refund(ctx context.Context, p payment.Payment, o payment.Order) (p
 	return p, nil
 }
 
-// await follows p until it is decided, or ctx ends. A decision settled in
-// this process wakes it at once; one settled by another replica is found by
-// reading the record, at growing intervals.
-func (a *api) await(ctx context.Context, p payment.Payment) (payment.Payment, error) {
-	defer a.decided.wake(p.OrderID) // no waiter of this order is left behind
-	wait := 20 * time.Millisecond
-	woken := false
+// await follows p until it is decided, or ctx ends. w is the wake of p's
+// order, taken before p was last written, so no decision is missed. A
+// settle in this process hands its decided payment to the waiters at once;
+// a decision taken by another replica is found by looking at growing
+// intervals. The first look settles, as an order decided before its payment
+// was authorized (a cancel that won) sends no event after it; later looks
+// read the payment and settle once a second, retrying what failed here (the
+// provider was down). None comes before the first interval: on the path of
+// every purchase they would queue before the relay that publishes
+// payment:authorized and the listener that captures.
+func (a *api) await(ctx context.Context, p payment.Payment, w *wakeup) (payment.Payment, error) {
+	wait := 100 * time.Millisecond
+	var settled time.Time // zero: settle on the next look
 	for !p.State.Decided() {
-		wake := a.decided.wait(p.OrderID)
-		// A wake comes from a settle that decided the payment: reading it
-		// is enough. Otherwise settle here too, which covers an order
-		// decided before the payment was authorized (a cancel that won):
-		// no event would come after it.
+		t := time.NewTimer(wait)
+		select {
+		case <-w.done:
+			t.Stop()
+			if w.p != nil {
+				p = *w.p // decided: no need to read it
+				continue
+			}
+		case <-t.C:
+			wait = min(2*wait, 500*time.Millisecond)
+		case <-ctx.Done():
+			t.Stop()
+			return p, ctx.Err()
+		}
+		w = a.decided.wait(p.OrderID)
 		var next payment.Payment
 		var err error
-		if woken {
-			next, err = a.store.Payment(ctx, p.OrderID)
-		} else {
+		if time.Since(settled) >= time.Second {
+			settled = time.Now()
 			next, err = a.settle(ctx, objectID(p.OrderID))
+		} else {
+			next, err = a.store.Payment(ctx, p.OrderID)
 		}
-		woken = false
 		switch {
 		case err == nil:
 			p = next
@@ -179,20 +203,6 @@ func (a *api) await(ctx context.Context, p payment.Payment) (payment.Payment, er
 		default:
 			a.log.Warn("payments: settle", "order", p.OrderID, "err", err)
 		}
-		if p.State.Decided() {
-			break
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-wake:
-			woken = true
-		case <-t.C:
-			wait = min(2*wait, 500*time.Millisecond)
-		case <-ctx.Done():
-			t.Stop()
-			return p, ctx.Err()
-		}
-		t.Stop()
 	}
 	return p, nil
 }
@@ -234,30 +244,60 @@ func (a *api) repair(ctx context.Context) error {
 // settle that made it, in this process.
 type waiters struct {
 	mu sync.Mutex
-	m  map[string]chan struct{}
+	m  map[string]*wakeup
 }
 
-// wait returns a channel closed at the next wake of key.
-func (w *waiters) wait(key string) <-chan struct{} {
+// wakeup is closed at the next wake of its key, with the payment that
+// decided it when the waker had one.
+type wakeup struct {
+	done chan struct{}
+	p    *payment.Payment // set before done is closed
+	held *payment.Payment // the waiting request's payment as it wrote it last
+}
+
+// hold keeps p, as its request just wrote it, with the wait of its order,
+// until the next wake.
+func (w *waiters) hold(p payment.Payment) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if u, ok := w.m[p.OrderID]; ok {
+		u.held = &p
+	}
+}
+
+// held returns the payment a request waiting on key holds.
+func (w *waiters) held(key string) (payment.Payment, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if u, ok := w.m[key]; ok && u.held != nil {
+		return *u.held, true
+	}
+	return payment.Payment{}, false
+}
+
+// wait returns the next wake of key.
+func (w *waiters) wait(key string) *wakeup {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
-		w.m = map[string]chan struct{}{}
+		w.m = map[string]*wakeup{}
 	}
-	ch, ok := w.m[key]
+	u, ok := w.m[key]
 	if !ok {
-		ch = make(chan struct{})
-		w.m[key] = ch
+		u = &wakeup{done: make(chan struct{})}
+		w.m[key] = u
 	}
-	return ch
+	return u
 }
 
-// wake wakes everyone waiting for key.
-func (w *waiters) wake(key string) {
+// wake wakes everyone waiting for key, handing them p (a decided payment)
+// when it is not nil.
+func (w *waiters) wake(key string, p *payment.Payment) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if ch, ok := w.m[key]; ok {
-		close(ch)
+	if u, ok := w.m[key]; ok {
+		u.p = p
+		close(u.done)
 		delete(w.m, key)
 	}
 }

@@ -92,10 +92,16 @@ func start(dir string, opts Options) (*Server, error) {
 	newMu.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		// FerretDB itself listens only for the gate, on a random port.
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Handler:   "sqlite",
-		Logger:    logger,
-		SQLiteURL: "file:" + dir + "/", // FerretDB wants a directory URI
+		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:  "sqlite",
+		Logger:   logger,
+		// FerretDB wants a directory URI. It runs SQLite in WAL mode, where
+		// synchronous=NORMAL syncs at checkpoints instead of on every
+		// commit: a write survives the crash or kill of the process (the
+		// tests' and make run's failure), though not of the machine, and
+		// costs about 1 ms less (BenchmarkIncrement: 1.8–2.1 ms → 0.8–1.4
+		// ms per gated update here). A purchase makes a dozen writes.
+		SQLiteURL: "file:" + dir + "/?_pragma=synchronous(normal)",
 	})
 	newMu.Unlock()
 	if err != nil {

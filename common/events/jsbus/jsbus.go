@@ -74,6 +74,10 @@ type listener struct {
 	events.Listener
 	ackWait time.Duration
 	cc      jetstream.ConsumeContext // nil until consuming
+	// created is when the consumer cc pulls from was created: a consumer of
+	// the same name created later (the stream was deleted and declared
+	// again) gets none of cc's pull requests, so consumption restarts.
+	created time.Time
 }
 
 var _ events.Bus = (*Bus)(nil)
@@ -231,11 +235,15 @@ func (b *Bus) consume(l *listener) error {
 	if err != nil {
 		return fmt.Errorf("jsbus: consumer %s: %w", consumerName(l.Listener), err)
 	}
+	created := cons.CachedInfo().Created
 	if l.cc != nil {
 		select {
 		case <-l.cc.Closed():
 		default:
-			return nil // still consuming
+			if created.Equal(l.created) {
+				return nil // still consuming
+			}
+			l.cc.Stop()
 		}
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) { b.deliver(l, m) }, jetstream.ConsumeErrHandler(b.consumeErr))
@@ -248,7 +256,7 @@ func (b *Bus) consume(l *listener) error {
 		cc.Stop()
 		return backoff.Permanent(events.ErrClosed)
 	}
-	l.cc = cc
+	l.cc, l.created = cc, created
 	return nil
 }
 
@@ -297,6 +305,12 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte) error {
 	if _, err := b.js.Publish(ctx, subject, data, jetstream.WithExpectStream(b.cfg.Stream)); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("jsbus: publish %s: %w", subject, ctx.Err())
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			// No stream holds the subject: the server lost it (deleted, or
+			// a fresh store) and a consumer error may never tell us, so the
+			// supervisor declares it and the consumers again.
+			b.unsettle()
 		}
 		return fmt.Errorf("jsbus: publish %s: %w: %w", subject, events.ErrUnavailable, err)
 	}
