@@ -25,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/ticketing-go/ticketing/deploytest/manifestrun"
 )
 
 // repoRoot is the repository root relative to this package's directory
@@ -800,15 +802,8 @@ func containerNamed(t *corev1.PodTemplateSpec, name string) *corev1.Container {
 }
 
 // imageName drops a tag or digest: skaffold replaces them at deploy time.
-func imageName(image string) string {
-	if i := strings.Index(image, "@"); i >= 0 {
-		image = image[:i]
-	}
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		image = image[:i]
-	}
-	return image
-}
+// imageName: an image reference without its tag or digest.
+var imageName = manifestrun.ImageName
 
 func containsCap(cs []corev1.Capability, want corev1.Capability) bool {
 	for _, c := range cs {

@@ -26,8 +26,8 @@ import (
 // goServices are the images `make build` builds as binaries of these names.
 var goServices = map[string]bool{"auth": true, "tickets": true, "orders": true, "expiration": true, "payments": true}
 
-// imageName strips the registry-free tag or digest: "nats:2.10" → "nats".
-func imageName(image string) string {
+// ImageName strips an image reference's tag or digest: "nats:2.15.3" → "nats".
+func ImageName(image string) string {
 	if i := strings.Index(image, "@"); i >= 0 {
 		image = image[:i]
 	}
@@ -40,7 +40,7 @@ func imageName(image string) string {
 // Substitution says, for an image, what runs in its place when that is not
 // what the image contains; "" when it is.
 func Substitution(image string) string {
-	if imageName(image) == "mongo" {
+	if ImageName(image) == "mongo" {
 		return "MongoDB → the kit's FerretDB server (kit/mongokit); its exec probe (mongosh ping) → a TCP connect"
 	}
 	return ""
@@ -49,7 +49,7 @@ func Substitution(image string) string {
 // containerFor says what runs the pod's image: the binary or server it
 // contains, built from the pinned modules.
 func (r *Run) containerFor(p *PodSpec) (func() (container, error), error) {
-	name := imageName(p.Container.Image)
+	name := ImageName(p.Container.Image)
 	env := r.env(p)
 	args := r.args(p)
 	switch {
@@ -68,14 +68,14 @@ func (r *Run) containerFor(p *PodSpec) (func() (container, error), error) {
 		return func() (container, error) { return r.process(p, bin, args, "", env), nil }, nil
 	case name == "nats-streaming":
 		return func() (container, error) {
-			return &stanContainer{r: r, pod: p, args: args, done: make(chan struct{})}, nil
+			return &stanContainer{r: r, pod: p, args: args, inproc: newInproc()}, nil
 		}, nil
 	case name == "nats":
 		return func() (container, error) {
-			return &natsContainer{r: r, pod: p, args: args, done: make(chan struct{})}, nil
+			return &natsContainer{r: r, pod: p, args: args, inproc: newInproc()}, nil
 		}, nil
 	case name == "mongo":
-		return func() (container, error) { return &mongoContainer{r: r, pod: p, done: make(chan struct{})}, nil }, nil
+		return func() (container, error) { return &mongoContainer{r: r, pod: p, inproc: newInproc()}, nil }, nil
 	}
 	return nil, fmt.Errorf("manifestrun: pod %s: no stand-in for image %s", p.Name, p.Container.Image)
 }
@@ -189,6 +189,27 @@ func (c *processContainer) stop() {
 
 func (c *processContainer) exited() <-chan struct{} { return c.done }
 
+// inproc is the life of a server run in this process: stop shuts it down
+// once (shut, set by start) and closes exited.
+type inproc struct {
+	once sync.Once
+	done chan struct{}
+	shut func()
+}
+
+func newInproc() inproc { return inproc{done: make(chan struct{})} }
+
+func (c *inproc) stop() {
+	c.once.Do(func() {
+		if c.shut != nil {
+			c.shut()
+		}
+		close(c.done)
+	})
+}
+
+func (c *inproc) exited() <-chan struct{} { return c.done }
+
 // stanContainer is nats-streaming-server run in this process with the
 // manifest's args, parsed by the server's own flag parser; then its ports
 // are mapped to the pod's local ones and its paths under the pod's volumes.
@@ -197,8 +218,7 @@ type stanContainer struct {
 	pod  *PodSpec
 	args []string
 	s    *stand.StanServer
-	once sync.Once
-	done chan struct{}
+	inproc
 }
 
 func (c *stanContainer) start() error {
@@ -226,20 +246,9 @@ func (c *stanContainer) start() error {
 	if err != nil {
 		return err
 	}
-	c.s = s
+	c.s, c.shut = s, s.Shutdown
 	return nil
 }
-
-func (c *stanContainer) stop() {
-	c.once.Do(func() {
-		if c.s != nil {
-			c.s.Shutdown()
-		}
-		close(c.done)
-	})
-}
-
-func (c *stanContainer) exited() <-chan struct{} { return c.done }
 
 // natsContainer is nats-server (JetStream) in this process, as above.
 type natsContainer struct {
@@ -247,8 +256,7 @@ type natsContainer struct {
 	pod  *PodSpec
 	args []string
 	s    *natsd.Server
-	once sync.Once
-	done chan struct{}
+	inproc
 }
 
 func (c *natsContainer) start() error {
@@ -276,20 +284,9 @@ func (c *natsContainer) start() error {
 		s.Shutdown()
 		return fmt.Errorf("nats-server not ready after 10s")
 	}
-	c.s = s
+	c.s, c.shut = s, s.Shutdown
 	return nil
 }
-
-func (c *natsContainer) stop() {
-	c.once.Do(func() {
-		if c.s != nil {
-			c.s.Shutdown()
-		}
-		close(c.done)
-	})
-}
-
-func (c *natsContainer) exited() <-chan struct{} { return c.done }
 
 // mapNATS moves the client, monitoring and cluster ports the args chose
 // (or the defaults) to the pod's local ports on loopback.
@@ -340,11 +337,10 @@ func (r *Run) mapNATS(p *PodSpec, o *natsd.Options) error {
 // mongoContainer is the one substitution: the kit's FerretDB server on the
 // pod's local port for 27017, its data on the pod's volume at /data/db.
 type mongoContainer struct {
-	r    *Run
-	pod  *PodSpec
-	s    *mongokit.Server
-	once sync.Once
-	done chan struct{}
+	r   *Run
+	pod *PodSpec
+	s   *mongokit.Server
+	inproc
 }
 
 func (c *mongoContainer) start() error {
@@ -360,24 +356,13 @@ func (c *mongoContainer) start() error {
 	if err != nil {
 		return err
 	}
-	c.s = s
+	c.s, c.shut = s, func() { _ = s.Close() }
 	return nil
 }
 
-func (c *mongoContainer) stop() {
-	c.once.Do(func() {
-		if c.s != nil {
-			_ = c.s.Close()
-		}
-		close(c.done)
-	})
-}
-
-func (c *mongoContainer) exited() <-chan struct{} { return c.done }
-
 // mongoPing answers the MongoDB pods' exec probe.
 func mongoPing(n *Network, p *PodSpec) (func(context.Context) error, bool) {
-	if imageName(p.Container.Image) != "mongo" {
+	if ImageName(p.Container.Image) != "mongo" {
 		return nil, false
 	}
 	return func(ctx context.Context) error {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,7 +52,7 @@ func newNetwork(m *Manifest, pods []*PodSpec, ready func(pod string) bool) (*Net
 			n.podPorts[p.Name][cp.ContainerPort] = port
 		}
 	}
-	for _, name := range sortedKeys(m.Services) {
+	for _, name := range slices.Sorted(maps.Keys(m.Services)) {
 		svc := m.Services[name]
 		sel := Selected(pods, svc)
 		headless := svc.Spec.ClusterIP == corev1.ClusterIPNone

@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -242,10 +244,10 @@ func (r *Run) Health() []string {
 		if s.restarts > 0 {
 			out = append(out, fmt.Sprintf("%s: %d restarts", p.Name, s.restarts))
 		}
-		for _, kind := range sortedKeys(s.probeFailures) {
+		for _, kind := range slices.Sorted(maps.Keys(s.probeFailures)) {
 			out = append(out, fmt.Sprintf("%s: %s probe failed %d times", p.Name, kind, s.probeFailures[kind]))
 		}
-		for _, kind := range sortedKeys(s.last) {
+		for _, kind := range slices.Sorted(maps.Keys(s.last)) {
 			if err := s.last[kind]; err != nil {
 				out = append(out, fmt.Sprintf("%s: last %s probe: %v", p.Name, kind, err))
 			}

@@ -4,7 +4,6 @@
 package gateway
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +13,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Route sends requests whose path has Prefix to the Kubernetes Service.
@@ -25,56 +22,22 @@ type Route struct {
 	Port    int
 }
 
-type ingress struct {
-	Kind string `yaml:"kind"`
-	Spec struct {
-		Rules []struct {
-			HTTP struct {
-				Paths []struct {
-					Path     string `yaml:"path"`
-					PathType string `yaml:"pathType"`
-					Backend  struct {
-						Service struct {
-							Name string `yaml:"name"`
-							Port struct {
-								Number int `yaml:"number"`
-							} `yaml:"port"`
-						} `yaml:"service"`
-					} `yaml:"backend"`
-				} `yaml:"paths"`
-			} `yaml:"http"`
-		} `yaml:"rules"`
-	} `yaml:"spec"`
-}
-
 // Routes returns the Prefix routes of the Ingress objects in manifest (one or
 // more YAML documents), longest prefix first — the order nginx matches in.
+// Path only: the first rule's backend for a path wins whatever its host
+// (make run serves one site); ReadIngress keeps the hosts.
 func Routes(manifest []byte) ([]Route, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(manifest))
+	ing, err := ReadIngress(manifest)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	var routes []Route
-	for {
-		var ing ingress
-		err := dec.Decode(&ing)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("gateway: reading ingress: %w", err)
-		}
-		if ing.Kind != "Ingress" {
-			continue
-		}
-		for _, rule := range ing.Spec.Rules {
-			for _, p := range rule.HTTP.Paths {
-				if p.PathType != "Prefix" && p.PathType != "ImplementationSpecific" {
-					return nil, fmt.Errorf("gateway: path %s: pathType %s not supported", p.Path, p.PathType)
-				}
-				if seen[p.Path] {
-					continue
-				}
-				seen[p.Path] = true
-				routes = append(routes, Route{Prefix: p.Path, Service: p.Backend.Service.Name, Port: p.Backend.Service.Port.Number})
+	for _, rule := range ing.Rules {
+		for _, r := range rule.Routes {
+			if !seen[r.Prefix] {
+				seen[r.Prefix] = true
+				routes = append(routes, r)
 			}
 		}
 	}
