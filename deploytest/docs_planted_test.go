@@ -18,6 +18,8 @@ func TestDocCommandsPlantedMistakes(t *testing.T) {
 	}{
 		{"dev TLS secret misnamed", "infra/README.md", "kubectl create secret tls ticketing-dev-tls", "kubectl create secret tls ticketing-dev-cert",
 			`no Ingress of any overlay uses the TLS secret "ticketing-dev-cert"`},
+		{"secret not documented", "infra/README.md", "create secret generic nats-credentials", "create secret generic nats-creds",
+			"no command creates the Secret nats-credentials that an overlay reads"},
 		{"generic secret key wrong", "infra/README.md", "--from-literal=JWT_KEY=", "--from-literal=JWT_SECRET=",
 			`secret jwt-secret: key "JWT_SECRET", the manifests read "JWT_KEY"`},
 		{"overlay that does not exist", "infra/README.md", "kubectl kustomize infra/k8s/overlays/prod", "kubectl kustomize infra/k8s/overlays/production",

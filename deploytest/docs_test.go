@@ -34,7 +34,8 @@ type docEnv struct {
 	makefile     string
 	profiles     map[string]bool
 	skaffoldPin  string            // Skaffold version deploytest/go.mod pins
-	secrets      map[string]string // Secret name → the key the manifests read ("" for TLS)
+	secrets      map[string]string // Secret name → the keys the manifests read, sorted and comma-joined ("" for TLS)
+	created      map[string]bool   // Secrets the commands create
 	devHost      string            // the dev Ingress host
 	ingressNS    string            // namespace of the controller the client calls
 	ingressRel   string            // its Helm release name (Service <release>-controller)
@@ -81,7 +82,16 @@ func loadDocEnv(t *testing.T) *docEnv {
 			for _, c := range w.tmpl.Spec.Containers {
 				for _, e := range c.Env {
 					if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && contains(ov.externalSecrets, e.ValueFrom.SecretKeyRef.Name) {
-						env.secrets[e.ValueFrom.SecretKeyRef.Name] = e.ValueFrom.SecretKeyRef.Key
+						ref := e.ValueFrom.SecretKeyRef
+						keys := strings.Split(env.secrets[ref.Name], ",")
+						if env.secrets[ref.Name] == "" {
+							keys = nil
+						}
+						if !contains(keys, ref.Key) {
+							keys = append(keys, ref.Key)
+						}
+						sort.Strings(keys)
+						env.secrets[ref.Name] = strings.Join(keys, ",")
 					}
 					// http://<release>-controller.<namespace>.svc.cluster.local
 					if e.Name == "API_BASE_URL" && ov.name == "dev" {
@@ -243,6 +253,7 @@ func one(f map[string][]string, names ...string) string {
 // checkDocs checks every command of docs (file name → text) and the pins
 // and figures the text quotes.
 func checkDocs(docs map[string]string, env *docEnv) []string {
+	env.created = map[string]bool{} // filled by this call's commands
 	var errs []string
 	fail := func(where, format string, args ...any) {
 		errs = append(errs, where+": "+fmt.Sprintf(format, args...))
@@ -383,6 +394,13 @@ func checkDocs(docs map[string]string, env *docEnv) []string {
 			exists(w, pos[2])
 		default:
 			fail(w, "no rule checks %q: add one to deploytest/docs_test.go", pos[0])
+		}
+	}
+	// The documented set: every Secret an overlay expects to exist is
+	// created by a command of the runbook.
+	for _, name := range sortedKeys(env.secrets) {
+		if !env.created[name] {
+			errs = append(errs, fmt.Sprintf("no command creates the Secret %s that an overlay reads", name))
 		}
 	}
 	errs = append(errs, checkDocText(docs, env)...)
@@ -643,6 +661,7 @@ func checkKubectl(w string, f map[string][]string, pos []string, env *docEnv, na
 				return
 			}
 			kind, name := pos[3], pos[4]
+			env.created[name] = true
 			switch kind {
 			case "tls":
 				if key, ok := env.secrets[name]; !ok || key != "" {
@@ -659,8 +678,20 @@ func checkKubectl(w string, f map[string][]string, pos []string, env *docEnv, na
 					fail(w, "no overlay reads the secret %q", name)
 					return
 				}
-				lit, _, _ := strings.Cut(one(f, "--from-literal"), "=")
-				if lit != key {
+				var lits []string
+				for _, l := range f["--from-literal"] {
+					k, _, _ := strings.Cut(l, "=")
+					lits = append(lits, k)
+				}
+				for _, l := range f["--from-file"] {
+					k, _, ok := strings.Cut(l, "=")
+					if !ok {
+						k = filepath.Base(l)
+					}
+					lits = append(lits, k)
+				}
+				sort.Strings(lits)
+				if lit := strings.Join(lits, ","); lit != key {
 					fail(w, "secret %s: key %q, the manifests read %q", name, lit, key)
 				}
 			case "docker-registry":

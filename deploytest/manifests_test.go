@@ -35,14 +35,30 @@ const repoRoot = ".."
 // expects to exist in the cluster rather than generating them.
 // mockStripe: the dev overlays pay through stripe-mock in the cluster, prod
 // through real Stripe.
-var overlays = []struct {
-	name            string
-	externalSecrets []string
-	mockStripe      bool
-}{
+// jetStreamCluster: the overlay runs the production JetStream cluster
+// (checkJetStreamCluster).
+type overlaySpec struct {
+	name             string
+	externalSecrets  []string
+	mockStripe       bool
+	jetStreamCluster bool
+}
+
+var overlays = []overlaySpec{
 	{name: "dev", mockStripe: true},
 	{name: "dev-jetstream", mockStripe: true},
-	{name: "prod", externalSecrets: []string{"jwt-secret", "stripe-secret"}},
+	{name: "prod", externalSecrets: []string{"jwt-secret", "stripe-secret", "nats-credentials"}, jetStreamCluster: true},
+	{name: "prod-stan", externalSecrets: []string{"jwt-secret", "stripe-secret"}},
+}
+
+// overlay returns the overlays entry named name.
+func overlay(name string) overlaySpec {
+	for _, ov := range overlays {
+		if ov.name == name {
+			return ov
+		}
+	}
+	panic("no overlay " + name)
 }
 
 // stripeMockImage is the image of the dev overlays' stripe-mock.
@@ -114,6 +130,7 @@ type bundle struct {
 	jobs         []*batchv1.Job
 	services     map[string]*corev1.Service
 	secrets      map[string]*corev1.Secret
+	configMaps   map[string]*corev1.ConfigMap
 	ingresses    []*networkingv1.Ingress
 	netpols      []*networkingv1.NetworkPolicy
 	hpas         []*autoscalingv2.HorizontalPodAutoscaler
@@ -123,7 +140,7 @@ type bundle struct {
 // decode splits a multi-document YAML stream and decodes every document
 // strictly into its typed object. Unknown kinds are an error too.
 func decode(data []byte) (*bundle, error) {
-	b := &bundle{services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}}
+	b := &bundle{services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}, configMaps: map[string]*corev1.ConfigMap{}}
 	r := utilyaml.NewYAMLReader(bufioReader(data))
 	for i := 0; ; i++ {
 		doc, err := r.Read()
@@ -151,6 +168,8 @@ func decode(data []byte) (*bundle, error) {
 			b.services[o.Name] = o
 		case *corev1.Secret:
 			b.secrets[o.Name] = o
+		case *corev1.ConfigMap:
+			b.configMaps[o.Name] = o
 		case *networkingv1.Ingress:
 			b.ingresses = append(b.ingresses, o)
 		case *networkingv1.NetworkPolicy:
@@ -428,6 +447,14 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 					fail("%s: env %s: Secret %s is neither generated nor expected to exist", where, e.Name, ref.Name)
 				}
 			}
+			for _, v := range ps.Volumes {
+				if v.Secret == nil {
+					continue
+				}
+				if _, ok := b.secrets[v.Secret.SecretName]; !ok && !contains(externalSecrets, v.Secret.SecretName) {
+					fail("%s: volume %s: Secret %s is neither generated nor expected to exist", where, v.Name, v.Secret.SecretName)
+				}
+			}
 			for _, vm := range c.VolumeMounts {
 				if !hasVolume(w, vm.Name) {
 					fail("%s: volumeMount %s names no volume or claim template", where, vm.Name)
@@ -685,7 +712,8 @@ func checkBus(b *bundle, fail func(string, ...any), depl, url, bus, clusterID st
 					fail("Deployment %s: EVENT_BUS=stan needs NATS Streaming with -cid %s behind %s, found %s %s", depl, clusterID, host, c.Image, strings.TrimSpace(args))
 				}
 			case "jetstream":
-				if !strings.HasPrefix(c.Image, "nats:") || !strings.Contains(args, " -js ") {
+				conf, _ := mountedFile(b, w.tmpl, &c, argValue(c.Args, "--config"))
+				if !strings.HasPrefix(c.Image, "nats:") || (!strings.Contains(args, " -js ") && !strings.Contains(conf, "jetstream {")) {
 					fail("Deployment %s: EVENT_BUS=jetstream needs nats -js behind %s, found %s %s", depl, host, c.Image, strings.TrimSpace(args))
 				}
 			}
@@ -834,6 +862,11 @@ func TestOverlays(t *testing.T) {
 			}
 			for _, e := range checkStripeMode(b, ov.mockStripe) {
 				t.Error(e)
+			}
+			if ov.jetStreamCluster {
+				for _, e := range checkJetStreamCluster(b) {
+					t.Error(e)
+				}
 			}
 		})
 	}
