@@ -45,6 +45,19 @@ type docEnv struct {
 	kubectlError func(dir string) error
 }
 
+// readsSecret records that the manifests read key of Secret name.
+func (env *docEnv) readsSecret(name, key string) {
+	var keys []string
+	if env.secrets[name] != "" {
+		keys = strings.Split(env.secrets[name], ",")
+	}
+	if !contains(keys, key) {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	env.secrets[name] = strings.Join(keys, ",")
+}
+
 func loadDocEnv(t *testing.T) *docEnv {
 	t.Helper()
 	mk, err := os.ReadFile(filepath.Join(repoRoot, "Makefile"))
@@ -79,19 +92,17 @@ func loadDocEnv(t *testing.T) *docEnv {
 			}
 		}
 		for _, w := range b.workloads() {
+			for _, v := range w.tmpl.Spec.Volumes {
+				if v.Secret != nil && contains(ov.externalSecrets, v.Secret.SecretName) {
+					for _, it := range v.Secret.Items {
+						env.readsSecret(v.Secret.SecretName, it.Key)
+					}
+				}
+			}
 			for _, c := range w.tmpl.Spec.Containers {
 				for _, e := range c.Env {
 					if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && contains(ov.externalSecrets, e.ValueFrom.SecretKeyRef.Name) {
-						ref := e.ValueFrom.SecretKeyRef
-						keys := strings.Split(env.secrets[ref.Name], ",")
-						if env.secrets[ref.Name] == "" {
-							keys = nil
-						}
-						if !contains(keys, ref.Key) {
-							keys = append(keys, ref.Key)
-						}
-						sort.Strings(keys)
-						env.secrets[ref.Name] = strings.Join(keys, ",")
+						env.readsSecret(e.ValueFrom.SecretKeyRef.Name, e.ValueFrom.SecretKeyRef.Key)
 					}
 					// http://<release>-controller.<namespace>.svc.cluster.local
 					if e.Name == "API_BASE_URL" && ov.name == "dev" {
