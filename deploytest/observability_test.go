@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -266,26 +265,7 @@ func hasContainerPortNamed(ps *corev1.PodSpec, name string) bool {
 // The monitoring component renders on top of prod (as the runbook says to
 // use it) with the dashboard ConfigMap Grafana's sidecar picks up.
 func TestMonitoringComponentRendersWithProd(t *testing.T) {
-	dir := t.TempDir()
-	// Kustomize takes only relative paths to other kustomizations.
-	abs := func(p string) string {
-		a, err := filepath.Abs(p)
-		if err == nil {
-			a, err = filepath.Rel(dir, a)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	kust := fmt.Sprintf("resources:\n  - %s\ncomponents:\n  - %s\n", abs(filepath.Join(repoRoot, "infra", "k8s", "overlays", "prod")), abs(monitoringDir))
-	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kust), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("kubectl", "kustomize", dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl kustomize prod + components/monitoring: %v\n%s", err, out)
-	}
+	out := renderWith(t, "prod", monitoringDir)
 	for _, want := range []string{"kind: PodMonitor", "kind: PrometheusRule", "grafana_dashboard: \"1\"", "name: ticketing-dashboard\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the render has no %q", want)
