@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,6 +136,8 @@ type bundle struct {
 	deployments  []*appsv1.Deployment
 	statefulSets []*appsv1.StatefulSet
 	jobs         []*batchv1.Job
+	cronJobs     []*batchv1.CronJob
+	pvcs         map[string]*corev1.PersistentVolumeClaim
 	services     map[string]*corev1.Service
 	secrets      map[string]*corev1.Secret
 	configMaps   map[string]*corev1.ConfigMap
@@ -147,7 +150,7 @@ type bundle struct {
 // decode splits a multi-document YAML stream and decodes every document
 // strictly into its typed object. Unknown kinds are an error too.
 func decode(data []byte) (*bundle, error) {
-	b := &bundle{services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}, configMaps: map[string]*corev1.ConfigMap{}}
+	b := &bundle{services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}, configMaps: map[string]*corev1.ConfigMap{}, pvcs: map[string]*corev1.PersistentVolumeClaim{}}
 	r := utilyaml.NewYAMLReader(bufioReader(data))
 	for i := 0; ; i++ {
 		doc, err := r.Read()
@@ -171,6 +174,10 @@ func decode(data []byte) (*bundle, error) {
 			b.statefulSets = append(b.statefulSets, o)
 		case *batchv1.Job:
 			b.jobs = append(b.jobs, o)
+		case *batchv1.CronJob:
+			b.cronJobs = append(b.cronJobs, o)
+		case *corev1.PersistentVolumeClaim:
+			b.pvcs[o.Name] = o
 		case *corev1.Service:
 			b.services[o.Name] = o
 		case *corev1.Secret:
@@ -213,6 +220,9 @@ func (b *bundle) workloads() []workload {
 	}
 	for _, j := range b.jobs {
 		ws = append(ws, workload{"Job", j.Name, &j.Spec.Template, 1})
+	}
+	for _, j := range b.cronJobs {
+		ws = append(ws, workload{"CronJob", j.Name, &j.Spec.JobTemplate.Spec.Template, 1})
 	}
 	return ws
 }
@@ -270,7 +280,7 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 				tp = intstr.FromInt32(p.Port)
 			}
 			for _, w := range ws {
-				if w.kind == "Job" {
+				if w.kind == "Job" || w.kind == "CronJob" {
 					continue
 				}
 				if !hasContainerPort(w.tmpl, tp) {
@@ -405,6 +415,11 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 			fail("%s %s: pod securityContext.seccompProfile must be RuntimeDefault", w.kind, w.name)
 		}
 		for _, v := range ps.Volumes {
+			if c := v.PersistentVolumeClaim; c != nil {
+				if _, ok := b.pvcs[c.ClaimName]; !ok {
+					fail("%s %s: volume %s: no PersistentVolumeClaim %s in the render", w.kind, w.name, v.Name, c.ClaimName)
+				}
+			}
 			if v.Secret == nil {
 				continue
 			}
@@ -780,39 +795,44 @@ func checkTrustedProxies(fail func(string, ...any), depl, value string) {
 	}
 }
 
-// checkNetpol requires a NetworkPolicy on the Mongo pods behind svc that
-// admits this Deployment's pods and no other Deployment's.
+// checkNetpol requires NetworkPolicies on the Mongo pods behind svc that
+// admit this Deployment's pods and no other Deployment's.
 func checkNetpol(b *bundle, fail func(string, ...any), d *appsv1.Deployment, svc *corev1.Service) {
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	var guards []*networkingv1.NetworkPolicy
 	for _, np := range b.netpols {
-		if !hasType(np, networkingv1.PolicyTypeIngress) {
-			continue // an egress-only policy on the database says nothing about who gets in
+		if !hasType(np, networkingv1.PolicyTypeIngress) || len(np.Spec.PodSelector.MatchLabels) == 0 {
+			continue // egress-only, or the namespace-wide default
 		}
-		if !labels.SelectorFromSet(np.Spec.PodSelector.MatchLabels).Matches(labels.Set(svc.Spec.Selector)) || !sel.Matches(labels.Set(np.Spec.PodSelector.MatchLabels)) {
-			continue
+		if labels.SelectorFromSet(np.Spec.PodSelector.MatchLabels).Matches(labels.Set(svc.Spec.Selector)) && sel.Matches(labels.Set(np.Spec.PodSelector.MatchLabels)) {
+			guards = append(guards, np)
 		}
-		admits := func(podLabels map[string]string) bool {
+	}
+	if len(guards) == 0 {
+		fail("Deployment %s: no NetworkPolicy guards the pods of Service %s", d.Name, svc.Name)
+		return
+	}
+	admits := func(podLabels map[string]string) string {
+		for _, np := range guards {
 			for _, rule := range np.Spec.Ingress {
 				for _, peer := range rule.From {
 					if peer.PodSelector != nil && peer.NamespaceSelector == nil && peer.IPBlock == nil &&
 						labels.SelectorFromSet(peer.PodSelector.MatchLabels).Matches(labels.Set(podLabels)) {
-						return true
+						return np.Name
 					}
 				}
 			}
-			return false
 		}
-		if !admits(d.Spec.Template.Labels) {
-			fail("NetworkPolicy %s: does not admit Deployment %s", np.Name, d.Name)
-		}
-		for _, other := range b.deployments {
-			if other.Name != d.Name && admits(other.Spec.Template.Labels) {
-				fail("NetworkPolicy %s: also admits Deployment %s", np.Name, other.Name)
-			}
-		}
-		return
+		return ""
 	}
-	fail("Deployment %s: no NetworkPolicy guards the pods of Service %s", d.Name, svc.Name)
+	if admits(d.Spec.Template.Labels) == "" {
+		fail("NetworkPolicy %s: does not admit Deployment %s", guards[0].Name, d.Name)
+	}
+	for _, other := range b.deployments {
+		if np := admits(other.Spec.Template.Labels); other.Name != d.Name && np != "" {
+			fail("NetworkPolicy %s: also admits Deployment %s", np, other.Name)
+		}
+	}
 }
 
 func containerNamed(t *corev1.PodTemplateSpec, name string) *corev1.Container {
@@ -877,7 +897,7 @@ func TestOverlays(t *testing.T) {
 				t.Error(e)
 			}
 			if ov.auth {
-				for _, e := range append(checkMongoAuth(b), checkNetworkPolicies(b)...) {
+				for _, e := range slices.Concat(checkMongoAuth(b), checkNetworkPolicies(b), checkBackups(b)) {
 					t.Error(e)
 				}
 			}
