@@ -47,23 +47,9 @@ func checkBackups(b *bundle) []string {
 			fail("CronJob %s: schedule %q is not nightly", cj.Name, cj.Spec.Schedule)
 		}
 		tmpl := &cj.Spec.JobTemplate.Spec.Template
-		bc := containerNamed(tmpl, "backup")
+		bc := checkToolJob(b, fail, cj, "backup", "mongodump", db, "BACKUP_PASSWORD", secret, "backup-password")
 		if bc == nil {
-			fail("CronJob %s: no container backup", cj.Name)
 			continue
-		}
-		if script, ok := mountedFile(b, tmpl, bc, lastArg(bc.Command)); !ok || !strings.Contains(script, "mongodump ") {
-			fail("CronJob %s: %v does not run a mounted script with mongodump", cj.Name, bc.Command)
-		}
-		env := map[string]corev1.EnvVar{}
-		for _, e := range bc.Env {
-			env[e.Name] = e
-		}
-		if env["SVC"].Value != db {
-			fail("CronJob %s: SVC=%q, want %s", cj.Name, env["SVC"].Value, db)
-		}
-		if pw := env["BACKUP_PASSWORD"].ValueFrom; pw == nil || pw.SecretKeyRef == nil || pw.SecretKeyRef.Name != secret || pw.SecretKeyRef.Key != "backup-password" {
-			fail("CronJob %s: BACKUP_PASSWORD must be Secret %s key backup-password (the user rs-init creates)", cj.Name, secret)
 		}
 		onPVC := false
 		for _, vm := range bc.VolumeMounts {
@@ -103,23 +89,8 @@ func checkRestore(b *bundle, fail func(string, ...any), sts, db, secret string) 
 		fail("CronJob %s: must be suspended (a restore runs by hand, never on a schedule)", cj.Name)
 	}
 	tmpl := &cj.Spec.JobTemplate.Spec.Template
-	c := containerNamed(tmpl, "restore")
-	if c == nil {
-		fail("CronJob %s: no container restore", cj.Name)
+	if checkToolJob(b, fail, cj, "restore", "mongorestore", db, "ROOT_PASSWORD", secret, "root-password") == nil {
 		return
-	}
-	if script, ok := mountedFile(b, tmpl, c, lastArg(c.Command)); !ok || !strings.Contains(script, "mongorestore ") {
-		fail("CronJob %s: %v does not run a mounted script with mongorestore", cj.Name, c.Command)
-	}
-	env := map[string]corev1.EnvVar{}
-	for _, e := range c.Env {
-		env[e.Name] = e
-	}
-	if env["SVC"].Value != db {
-		fail("CronJob %s: SVC=%q, want %s", cj.Name, env["SVC"].Value, db)
-	}
-	if pw := env["ROOT_PASSWORD"].ValueFrom; pw == nil || pw.SecretKeyRef == nil || pw.SecretKeyRef.Name != secret || pw.SecretKeyRef.Key != "root-password" {
-		fail("CronJob %s: ROOT_PASSWORD must be Secret %s key root-password", cj.Name, secret)
 	}
 	claim := func(j *batchv1.CronJob) string {
 		for _, v := range j.Spec.JobTemplate.Spec.Template.Spec.Volumes {
@@ -135,6 +106,33 @@ func checkRestore(b *bundle, fail func(string, ...any), sts, db, secret string) 
 	if !allowed(b, tmpl.Labels, b.statefulSetLabels(sts), 27017) {
 		fail("CronJob %s: the NetworkPolicies do not let it reach %s on 27017", cj.Name, sts)
 	}
+}
+
+// checkToolJob: the CronJob's container runs a mounted script that calls
+// tool for database db, with the password in pwEnv from the Secret key the
+// replica set's user was created with. It returns the container (nil if
+// missing).
+func checkToolJob(b *bundle, fail func(string, ...any), cj *batchv1.CronJob, container, tool, db, pwEnv, secret, key string) *corev1.Container {
+	tmpl := &cj.Spec.JobTemplate.Spec.Template
+	c := containerNamed(tmpl, container)
+	if c == nil {
+		fail("CronJob %s: no container %s", cj.Name, container)
+		return nil
+	}
+	if script, ok := mountedFile(b, tmpl, c, lastArg(c.Command)); !ok || !strings.Contains(script, tool+" ") {
+		fail("CronJob %s: %v does not run a mounted script with %s", cj.Name, c.Command, tool)
+	}
+	env := map[string]corev1.EnvVar{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	if env["SVC"].Value != db {
+		fail("CronJob %s: SVC=%q, want %s", cj.Name, env["SVC"].Value, db)
+	}
+	if pw := env[pwEnv].ValueFrom; pw == nil || pw.SecretKeyRef == nil || pw.SecretKeyRef.Name != secret || pw.SecretKeyRef.Key != key {
+		fail("CronJob %s: %s must be Secret %s key %s", cj.Name, pwEnv, secret, key)
+	}
+	return c
 }
 
 func (b *bundle) statefulSetLabels(name string) map[string]string {
@@ -164,10 +162,7 @@ func TestBackupPlantedMistakes(t *testing.T) {
 		t.Fatalf("no CronJob %s", name)
 		return nil
 	}
-	cases := []struct {
-		name, want string
-		mutate     func(b *bundle)
-	}{
+	cases := []plantedCase{
 		{"no backup of a database", "StatefulSet orders-mongo: no CronJob orders-mongo-backup", func(b *bundle) {
 			b.cronJobs = slices.DeleteFunc(b.cronJobs, func(j *batchv1.CronJob) bool { return j.Name == "orders-mongo-backup" })
 		}},
@@ -198,23 +193,5 @@ func TestBackupPlantedMistakes(t *testing.T) {
 			delete(b.pvcs, "auth-mongo-backup")
 		}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			b, err := decode(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if errs := checkBackups(b); len(errs) > 0 {
-				t.Fatalf("prod is not clean before mutation: %v", errs)
-			}
-			c.mutate(b)
-			errs := checkBackups(b)
-			for _, e := range errs {
-				if strings.Contains(e, c.want) {
-					return
-				}
-			}
-			t.Errorf("planted mistake not caught; want %q, got:\n%s", c.want, strings.Join(errs, "\n"))
-		})
-	}
+	runPlanted(t, src, checkBackups, cases)
 }

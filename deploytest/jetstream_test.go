@@ -285,10 +285,7 @@ func TestJetStreamClusterPlantedMistakes(t *testing.T) {
 		t.Fatal("no nats StatefulSet")
 		return nil
 	}
-	cases := []struct {
-		name, want string
-		mutate     func(b *bundle)
-	}{
+	cases := []plantedCase{
 		{"stream with one replica", "stream TICKETING has 1 replicas, want 3",
 			func(b *bundle) { editConfigMap(b, "nats-stream", `"num_replicas": 3`, `"num_replicas": 1`) }},
 		{"stream without an age limit", "has no age or size limit",
@@ -308,20 +305,5 @@ func TestJetStreamClusterPlantedMistakes(t *testing.T) {
 		{"JetStream not enabled", "enables no JetStream",
 			func(b *bundle) { editConfigMap(b, "nats-config", "jetstream {", "leafnodes {") }},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			b, err := decode(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.mutate(b)
-			errs := checkJetStreamCluster(b)
-			for _, e := range errs {
-				if strings.Contains(e, c.want) {
-					return
-				}
-			}
-			t.Errorf("planted mistake not caught; want %q, got:\n%s", c.want, strings.Join(errs, "\n"))
-		})
-	}
+	runPlanted(t, src, checkJetStreamCluster, cases)
 }

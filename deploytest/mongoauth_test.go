@@ -100,10 +100,7 @@ func TestMongoAuthPlantedMistakes(t *testing.T) {
 		}
 		return i
 	}
-	cases := []struct {
-		name, want string
-		mutate     func(b *bundle)
-	}{
+	cases := []plantedCase{
 		{"no credentials in the URI", "Deployment orders-depl: MONGO_URI \"mongodb://orders-mongo-0",
 			func(b *bundle) {
 				es := *env(b, "orders")
@@ -136,23 +133,5 @@ func TestMongoAuthPlantedMistakes(t *testing.T) {
 				}
 			}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			b, err := decode(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if errs := checkMongoAuth(b); len(errs) > 0 {
-				t.Fatalf("prod is not clean before mutation: %v", errs)
-			}
-			c.mutate(b)
-			errs := checkMongoAuth(b)
-			for _, e := range errs {
-				if strings.Contains(e, c.want) {
-					return
-				}
-			}
-			t.Errorf("planted mistake not caught; want %q, got:\n%s", c.want, strings.Join(errs, "\n"))
-		})
-	}
+	runPlanted(t, src, checkMongoAuth, cases)
 }

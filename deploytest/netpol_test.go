@@ -180,10 +180,7 @@ func TestNetworkPolicyPlantedMistakes(t *testing.T) {
 		}
 		b.netpols = slices.Delete(b.netpols, i, i+1)
 	}
-	cases := []struct {
-		name, want string
-		mutate     func(b *bundle)
-	}{
+	cases := []plantedCase{
 		{"no default deny", "no default-deny NetworkPolicy", func(b *bundle) { drop(b, "default-deny") }},
 		{"no DNS", "no NetworkPolicy lets every pod reach DNS", func(b *bundle) { drop(b, "allow-dns") }},
 		{"a workload without its own policy", "Deployment client-depl: no NetworkPolicy of its own", func(b *bundle) { drop(b, "client-netpol") }},
@@ -214,25 +211,7 @@ func TestNetworkPolicyPlantedMistakes(t *testing.T) {
 				}
 			}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			b, err := decode(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if errs := checkNetworkPolicies(b); len(errs) > 0 {
-				t.Fatalf("prod is not clean before mutation: %v", errs)
-			}
-			c.mutate(b)
-			errs := checkNetworkPolicies(b)
-			for _, e := range errs {
-				if strings.Contains(e, c.want) {
-					return
-				}
-			}
-			t.Errorf("planted mistake not caught; want %q, got:\n%s", c.want, strings.Join(errs, "\n"))
-		})
-	}
+	runPlanted(t, src, checkNetworkPolicies, cases)
 }
 
 func ptrPort(p int32) *intstr.IntOrString {
