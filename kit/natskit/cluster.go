@@ -105,6 +105,21 @@ func (c *Cluster) hasMetaLeader() bool {
 // so it can fail over).
 func (c *Cluster) URLs() string { return strings.Join(c.urls, ",") }
 
+// LiveURLs is the client URLs of the nodes not killed, comma-separated: a
+// client given only these cannot fail on a dead node (which nats.go reports
+// as "no servers available" when it tries that one last).
+func (c *Cluster) LiveURLs() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var live []string
+	for i, s := range c.nodes {
+		if s != nil {
+			live = append(live, c.urls[i])
+		}
+	}
+	return strings.Join(live, ",")
+}
+
 // StreamLeader is the index of the node leading stream in the global
 // account, or -1.
 func (c *Cluster) StreamLeader(stream string) int {

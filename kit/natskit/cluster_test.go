@@ -151,7 +151,7 @@ func TestProdJetStreamCluster(t *testing.T) {
 	t.Logf("killed stream leader nats-%d after %d events; all %d delivered (%d deliveries, redeliveries included)", leader, total/3, total, deliveries.Load())
 
 	t.Run("a connection without credentials is refused", func(t *testing.T) {
-		nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(0))
+		nc, err := nats.Connect(c.LiveURLs(), nats.MaxReconnects(0))
 		if err == nil {
 			nc.Close()
 			t.Fatal("connected without credentials")
@@ -161,26 +161,26 @@ func TestProdJetStreamCluster(t *testing.T) {
 		}
 	})
 	t.Run("a wrong password is refused", func(t *testing.T) {
-		nc, err := nats.Connect(c.URLs(), nats.UserInfo("orders", pw["payments"]), nats.MaxReconnects(0))
+		nc, err := nats.Connect(c.LiveURLs(), nats.UserInfo("orders", pw["payments"]), nats.MaxReconnects(0))
 		if err == nil {
 			nc.Close()
 			t.Fatal("connected as orders with payments' password")
 		}
 	})
 	t.Run("a service cannot publish another's subject", func(t *testing.T) {
-		before := streamInfo(ctx, t, c.URLs(), "tickets", pw["tickets"]).State.Msgs
-		violation := denied(ctx, t, c.URLs(), "orders", pw["orders"], func(nc *nats.Conn) error {
+		before := streamInfo(ctx, t, c.LiveURLs(), "tickets", pw["tickets"]).State.Msgs
+		violation := denied(ctx, t, c.LiveURLs(), "orders", pw["orders"], func(nc *nats.Conn) error {
 			return nc.Publish(events.SubjectPaymentCreated, []byte(`{"id":"forged"}`))
 		})
 		if !strings.Contains(violation, "Permissions Violation for Publish") {
 			t.Fatalf("orders published payment:created; server said %q", violation)
 		}
-		if after := streamInfo(ctx, t, c.URLs(), "tickets", pw["tickets"]).State.Msgs; after != before {
+		if after := streamInfo(ctx, t, c.LiveURLs(), "tickets", pw["tickets"]).State.Msgs; after != before {
 			t.Fatalf("the stream grew from %d to %d messages", before, after)
 		}
 	})
 	t.Run("a service cannot listen to another's subjects off the wire", func(t *testing.T) {
-		violation := denied(ctx, t, c.URLs(), "orders", pw["orders"], func(nc *nats.Conn) error {
+		violation := denied(ctx, t, c.LiveURLs(), "orders", pw["orders"], func(nc *nats.Conn) error {
 			_, err := nc.SubscribeSync(events.SubjectPaymentAuthorized + ".>")
 			if err == nil {
 				_, err = nc.SubscribeSync(events.SubjectOrderCreated)
@@ -270,7 +270,7 @@ func TestProdNATSConfWithoutUsersAdmitsAnyone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(0))
+	nc, err := nats.Connect(c.LiveURLs(), nats.MaxReconnects(0))
 	if err != nil {
 		t.Fatalf("without the authorization block the server still refused: %v", err)
 	}
