@@ -33,7 +33,7 @@ func toolFlags(t *testing.T, script, tool string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`(?m)^`+tool+` (.*)$`).FindStringSubmatch(string(data))
+	line := regexp.MustCompile(`(?m)^` + tool + ` (.*)$`).FindStringSubmatch(string(data))
 	if line == nil {
 		t.Fatalf("%s runs no %s", script, tool)
 	}
