@@ -55,100 +55,17 @@ func TestProdJetStreamCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 
-	pub, err := jsbus.Connect(ctx, jsbus.Config{URL: c.URLs(), ClientID: "tickets-0", User: "tickets", Password: pw["tickets"],
-		StreamFile: prodStream, ReconnectWait: 100 * time.Millisecond})
+	summary, err := killLeaderUnderLoad(ctx, t, c, pw, prodStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pub.Close()
-	sub, err := jsbus.Connect(ctx, jsbus.Config{URL: c.URLs(), ClientID: "orders-0", User: "orders", Password: pw["orders"],
-		StreamFile: prodStream, ReconnectWait: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	t.Log(summary)
 
 	// The stream was created from the manifest's definition.
-	info := streamInfo(ctx, t, c.URLs(), "tickets", pw["tickets"])
+	info := streamInfo(ctx, t, c.LiveURLs(), "tickets", pw["tickets"])
 	if info.Config.Replicas != 3 || info.Config.MaxAge == 0 || info.Config.MaxBytes <= 0 {
 		t.Fatalf("stream: replicas %d, max age %s, max bytes %d; want 3 and limits from %s", info.Config.Replicas, info.Config.MaxAge, info.Config.MaxBytes, prodStream)
 	}
-
-	var mu sync.Mutex
-	got := map[string]bool{}
-	var deliveries atomic.Int64
-	if err := sub.Subscribe(events.Listener{Subject: events.SubjectTicketCreated, QueueGroup: events.GroupOrders, AckWait: time.Second,
-		Handler: func(_ context.Context, m events.Message) error {
-			deliveries.Add(1)
-			mu.Lock()
-			got[string(m.Data)] = true
-			mu.Unlock()
-			return nil
-		}}); err != nil {
-		t.Fatal(err)
-	}
-
-	// The write load: 4 publishers, each retrying an event until JetStream
-	// acknowledges it (as the outbox does). Only acknowledged events count.
-	const total, writers = 1200, 4
-	var acked sync.Map
-	var published atomic.Int64
-	killed := make(chan int, 1)
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < total; i += writers {
-				id := fmt.Sprintf("event-%04d", i)
-				for {
-					pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-					err := pub.Publish(pctx, events.SubjectTicketCreated, []byte(id))
-					pcancel()
-					if err == nil {
-						break
-					}
-					if ctx.Err() != nil {
-						return
-					}
-				}
-				acked.Store(id, true)
-				if published.Add(1) == total/3 {
-					leader := c.StreamLeader(jsbus.DefaultStream)
-					if leader >= 0 {
-						c.Kill(leader)
-					}
-					killed <- leader
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	leader := <-killed
-	if leader < 0 {
-		t.Fatal("no stream leader to kill")
-	}
-	if n := published.Load(); n != total {
-		t.Fatalf("only %d of %d events were acknowledged before the deadline", n, total)
-	}
-	err = poll.Wait(ctx, poll.Interval, func() (bool, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(got) == total, nil
-	})
-	mu.Lock()
-	var missing []string
-	acked.Range(func(k, _ any) bool {
-		if !got[k.(string)] {
-			missing = append(missing, k.(string))
-		}
-		return true
-	})
-	mu.Unlock()
-	if err != nil || len(missing) > 0 {
-		t.Fatalf("after killing the stream leader nats-%d: %d of %d acknowledged events never delivered (e.g. %v): %v", leader, len(missing), total, first(missing, 5), err)
-	}
-	t.Logf("killed stream leader nats-%d after %d events; all %d delivered (%d deliveries, redeliveries included)", leader, total/3, total, deliveries.Load())
 
 	t.Run("a connection without credentials is refused", func(t *testing.T) {
 		nc, err := nats.Connect(c.LiveURLs(), nats.MaxReconnects(0))
@@ -191,6 +108,136 @@ func TestProdJetStreamCluster(t *testing.T) {
 			t.Fatalf("orders subscribed to raw subjects; server said %q", violation)
 		}
 	})
+}
+
+// killLeaderUnderLoad creates the stream from streamFile, publishes events
+// as tickets from 4 writers (each retrying until JetStream acknowledges, as
+// the outbox does) while orders consumes them, kills the stream's leader
+// after a third, and reports an error unless every acknowledged event is
+// delivered before ctx ends.
+func killLeaderUnderLoad(ctx context.Context, t *testing.T, c *natskit.Cluster, pw map[string]string, streamFile string) (string, error) {
+	t.Helper()
+	pub, err := jsbus.Connect(ctx, jsbus.Config{URL: c.URLs(), ClientID: "tickets-0", User: "tickets", Password: pw["tickets"],
+		StreamFile: streamFile, ReconnectWait: 100 * time.Millisecond})
+	if err != nil {
+		return "", err
+	}
+	defer pub.Close()
+	sub, err := jsbus.Connect(ctx, jsbus.Config{URL: c.URLs(), ClientID: "orders-0", User: "orders", Password: pw["orders"],
+		StreamFile: streamFile, ReconnectWait: 100 * time.Millisecond})
+	if err != nil {
+		return "", err
+	}
+	defer sub.Close()
+
+	var mu sync.Mutex
+	got := map[string]bool{}
+	var deliveries atomic.Int64
+	if err := sub.Subscribe(events.Listener{Subject: events.SubjectTicketCreated, QueueGroup: events.GroupOrders, AckWait: time.Second,
+		Handler: func(_ context.Context, m events.Message) error {
+			deliveries.Add(1)
+			mu.Lock()
+			got[string(m.Data)] = true
+			mu.Unlock()
+			return nil
+		}}); err != nil {
+		return "", err
+	}
+
+	const total, writers = 1200, 4
+	var acked sync.Map
+	var published atomic.Int64
+	killed := make(chan int, 1)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < total; i += writers {
+				id := fmt.Sprintf("event-%04d", i)
+				for {
+					pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+					err := pub.Publish(pctx, events.SubjectTicketCreated, []byte(id))
+					pcancel()
+					if err == nil {
+						break
+					}
+					if ctx.Err() != nil {
+						return
+					}
+				}
+				acked.Store(id, true)
+				if published.Add(1) == total/3 {
+					leader := c.StreamLeader(jsbus.DefaultStream)
+					if leader >= 0 {
+						c.Kill(leader)
+					}
+					killed <- leader
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var leader int
+	select {
+	case leader = <-killed:
+	default:
+		return "", fmt.Errorf("only %d of %d events were acknowledged before the leader could be killed", published.Load(), total)
+	}
+	if leader < 0 {
+		return "", fmt.Errorf("no stream leader to kill")
+	}
+	if n := published.Load(); n != total {
+		return "", fmt.Errorf("after killing the stream leader nats-%d only %d of %d events were acknowledged before the deadline", leader, n, total)
+	}
+	err = poll.Wait(ctx, poll.Interval, func() (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == total, nil
+	})
+	mu.Lock()
+	var missing []string
+	acked.Range(func(k, _ any) bool {
+		if !got[k.(string)] {
+			missing = append(missing, k.(string))
+		}
+		return true
+	})
+	mu.Unlock()
+	if err != nil || len(missing) > 0 {
+		return "", fmt.Errorf("after killing the stream leader nats-%d: %d of %d acknowledged events never delivered (e.g. %v): %v", leader, len(missing), total, first(missing, 5), err)
+	}
+	return fmt.Sprintf("killed stream leader nats-%d after %d events; all %d delivered (%d deliveries, redeliveries included)", leader, total/3, total, deliveries.Load()), nil
+}
+
+// A planted mistake: the same stream with one replica loses its only copy
+// with the leader, and the load check reports it.
+func TestProdClusterCheckCatchesASingleReplicaStream(t *testing.T) {
+	pw := prodPasswords(t)
+	data, err := os.ReadFile(prodStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := strings.Replace(string(data), `"num_replicas": 3`, `"num_replicas": 1`, 1)
+	if one == string(data) {
+		t.Fatal("the stream definition has no \"num_replicas\": 3 to plant a mistake in")
+	}
+	file := filepath.Join(t.TempDir(), "stream.json")
+	if err := os.WriteFile(file, []byte(one), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := natskit.StartCluster(prodNATSConf, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if summary, err := killLeaderUnderLoad(ctx, t, c, pw, file); err == nil {
+		t.Fatalf("a one-replica stream survived its leader's death: %s", summary)
+	} else {
+		t.Logf("caught: %v", err)
+	}
 }
 
 // denied runs do on a fresh connection as user and returns the first
