@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -113,8 +114,28 @@ var scheme = func() *runtime.Scheme {
 // fieldValidation=Strict.
 var strictDecoder = serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
 
-// render runs `kubectl kustomize` on an overlay directory.
+// renders caches each overlay's render: the tests render the same overlays
+// again and again, and the output depends only on the tree.
+var renders = struct {
+	sync.Mutex
+	m map[string][]byte
+}{m: map[string][]byte{}}
+
+// render runs `kubectl kustomize` on an overlay directory (once per test
+// binary) and returns a copy of its output.
 func render(t *testing.T, overlay string) []byte {
+	t.Helper()
+	renders.Lock()
+	defer renders.Unlock()
+	if out, ok := renders.m[overlay]; ok {
+		return bytes.Clone(out)
+	}
+	out := renderNow(t, overlay)
+	renders.m[overlay] = out
+	return bytes.Clone(out)
+}
+
+func renderNow(t *testing.T, overlay string) []byte {
 	t.Helper()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {

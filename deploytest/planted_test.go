@@ -18,13 +18,15 @@ func TestPlantedMistakes(t *testing.T) {
 		images["ticketing/"+img] = true
 	}
 	renders := map[string][]byte{"dev": render(t, "dev"), "prod": render(t, "prod"), "prod-stan": render(t, "prod-stan")}
-	fresh := func(t *testing.T, overlay string) *bundle {
-		b, err := decode(renders[overlay])
+	decoded := map[string]*bundle{}
+	for name, src := range renders {
+		b, err := decode(src)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
+		decoded[name] = b
 	}
+	fresh := func(t *testing.T, overlay string) *bundle { return decoded[overlay].clone() }
 	deployment := func(b *bundle, app string) *corev1.PodSpec {
 		for _, d := range b.deployments {
 			if d.Spec.Template.Labels["app"] == app {
