@@ -87,6 +87,25 @@ current-context: local
 		t.Fatalf("create namespace: %v\n%s", err, out)
 	}
 
+	// The Gateway API's CRDs, from the module deploytest pins, so the
+	// optional gateway-api component is validated against their schemas.
+	modDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
+	if err != nil {
+		t.Fatalf("go list sigs.k8s.io/gateway-api: %v", err)
+	}
+	crds := filepath.Join(strings.TrimSpace(string(modDir)), "config", "crd", "standard")
+	if out, err := k(nil, "apply", "--server-side", "-f", crds); err != nil {
+		t.Fatalf("install the Gateway API CRDs: %v\n%s", err, out)
+	}
+	if out, err := k(nil, "wait", "--for", "condition=established", "--timeout", "60s", "crd", "--all"); err != nil {
+		t.Fatalf("Gateway API CRDs not established: %v\n%s", err, out)
+	}
+	t.Run("prod+gateway-api", func(t *testing.T) {
+		out, err := k(renderWith(t, "prod", gatewayAPIDir), "apply", "--dry-run=server", "--validate=strict", "-n", "deploytest", "-f", "-")
+		if err != nil {
+			t.Errorf("server dry-run of prod + components/gateway-api: %v\n%s", err, out)
+		}
+	})
 	for _, ov := range overlays {
 		t.Run(ov.name, func(t *testing.T) {
 			out, err := k(render(t, ov.name), "apply", "--dry-run=server", "--validate=strict", "-n", "deploytest", "-f", "-")

@@ -33,15 +33,126 @@ const (
 type docEnv struct {
 	makefile     string
 	profiles     map[string]bool
-	skaffoldPin  string            // Skaffold version deploytest/go.mod pins
-	secrets      map[string]string // Secret name → the key the manifests read ("" for TLS)
-	devHost      string            // the dev Ingress host
-	ingressNS    string            // namespace of the controller (minikube's addon uses this one)
-	ingressRel   string            // its Helm release name
+	skaffoldPin  string                     // Skaffold version deploytest/go.mod pins
+	secrets      map[string]string          // Secret name → the keys the manifests read, sorted and comma-joined ("" for TLS)
+	created      map[string]bool            // Secrets the commands create
+	objects      map[string]bool            // kind/name of every object the overlays render (pods of StatefulSets included)
+	workloadEnv  map[string]map[string]bool // kind/name → env vars of its containers
+	jobs         map[string]bool            // job/name the commands create
+	devHost      string                     // the dev Ingress host
+	ingressNS    string                     // namespace of the controller (minikube's addon uses this one)
+	ingressRel   string                     // its Helm release name (Service <release>-controller)
 	ingresses    map[string]bool
 	sizes        map[string]sizing
 	rendered     map[string]bool // kustomize directories that render
 	kubectlError func(dir string) error
+}
+
+// addObjects records what a render holds, for commands that name objects.
+func (env *docEnv) addObjects(b *bundle) {
+	if env.objects == nil {
+		env.objects, env.workloadEnv = map[string]bool{}, map[string]map[string]bool{}
+	}
+	for name := range b.services {
+		env.objects["service/"+name] = true
+	}
+	for name := range b.pvcs {
+		env.objects["persistentvolumeclaim/"+name] = true
+	}
+	for _, ing := range b.ingresses {
+		env.objects["ingress/"+ing.Name] = true
+	}
+	for _, w := range b.workloads() {
+		key := strings.ToLower(w.kind) + "/" + w.name
+		env.objects[key] = true
+		if env.workloadEnv[key] == nil {
+			env.workloadEnv[key] = map[string]bool{}
+		}
+		for _, c := range w.tmpl.Spec.Containers {
+			for _, e := range c.Env {
+				env.workloadEnv[key][e.Name] = true
+			}
+		}
+	}
+	for _, st := range b.statefulSets {
+		n := int32(1)
+		if st.Spec.Replicas != nil {
+			n = *st.Spec.Replicas
+		}
+		for i := range n {
+			env.objects[fmt.Sprintf("pod/%s-%d", st.Name, i)] = true
+			for _, t := range st.Spec.VolumeClaimTemplates {
+				env.objects[fmt.Sprintf("persistentvolumeclaim/%s-%s-%d", t.Name, st.Name, i)] = true
+			}
+		}
+	}
+}
+
+// kindAliases maps what kubectl accepts to the kinds addObjects records.
+var kindAliases = map[string]string{
+	"deployment": "deployment", "deployments": "deployment", "deploy": "deployment",
+	"statefulset": "statefulset", "statefulsets": "statefulset", "sts": "statefulset",
+	"cronjob": "cronjob", "cronjobs": "cronjob", "cj": "cronjob", "job": "job", "jobs": "job",
+	"svc": "service", "service": "service", "services": "service",
+	"pvc": "persistentvolumeclaim", "persistentvolumeclaim": "persistentvolumeclaim",
+	"ingress": "ingress", "ing": "ingress", "pod": "pod", "pods": "pod",
+}
+
+// objectRefs returns the objects positional arguments name, as kind/name
+// ("deployment/orders-depl") or as a kind followed by names
+// ("pvc data-nats-0 data-nats-1").
+func objectRefs(args []string) ([]string, error) {
+	var refs []string
+	for i := 0; i < len(args); i++ {
+		if kind, name, ok := strings.Cut(args[i], "/"); ok {
+			k, known := kindAliases[kind]
+			if !known {
+				return nil, fmt.Errorf("unknown kind %q", kind)
+			}
+			refs = append(refs, k+"/"+name)
+			continue
+		}
+		k, known := kindAliases[args[i]]
+		if !known {
+			continue // a value (KEY=VALUE, a port mapping)
+		}
+		for _, name := range args[i+1:] {
+			refs = append(refs, k+"/"+name)
+		}
+		break
+	}
+	return refs, nil
+}
+
+// checkRefs fails for each object a command names that no overlay renders
+// and no earlier command created.
+func (env *docEnv) checkRefs(w string, args []string, fail func(string, string, ...any)) []string {
+	refs, err := objectRefs(args)
+	if err != nil {
+		fail(w, "%v", err)
+	}
+	if len(refs) == 0 {
+		fail(w, "names no object (write kind/name)")
+	}
+	for _, r := range refs {
+		if !env.objects[r] && !env.jobs[r] {
+			fail(w, "no overlay renders %s (and no command above creates it)", r)
+		}
+	}
+	return refs
+}
+
+// readsSecret records that the manifests read key of Secret name.
+func (env *docEnv) readsSecret(name, key string) {
+	var keys []string
+	if env.secrets[name] != "" {
+		keys = strings.Split(env.secrets[name], ",")
+	}
+	if !contains(keys, key) {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	env.secrets[name] = strings.Join(keys, ",")
 }
 
 func loadDocEnv(t *testing.T) *docEnv {
@@ -71,6 +182,7 @@ func loadDocEnv(t *testing.T) *docEnv {
 			t.Fatal(err)
 		}
 		env.sizes[ov.name] = sizeOf(b)
+		env.addObjects(b)
 		for _, ing := range b.ingresses {
 			env.ingresses[ing.Name] = true
 			for _, tls := range ing.Spec.TLS {
@@ -81,10 +193,17 @@ func loadDocEnv(t *testing.T) *docEnv {
 			}
 		}
 		for _, w := range b.workloads() {
+			for _, v := range w.tmpl.Spec.Volumes {
+				if v.Secret != nil && contains(ov.externalSecrets, v.Secret.SecretName) {
+					for _, it := range v.Secret.Items {
+						env.readsSecret(v.Secret.SecretName, it.Key)
+					}
+				}
+			}
 			for _, c := range w.tmpl.Spec.Containers {
 				for _, e := range c.Env {
 					if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && contains(ov.externalSecrets, e.ValueFrom.SecretKeyRef.Name) {
-						env.secrets[e.ValueFrom.SecretKeyRef.Name] = e.ValueFrom.SecretKeyRef.Key
+						env.readsSecret(e.ValueFrom.SecretKeyRef.Name, e.ValueFrom.SecretKeyRef.Key)
 					}
 				}
 			}
@@ -237,6 +356,8 @@ func one(f map[string][]string, names ...string) string {
 // checkDocs checks every command of docs (file name → text) and the pins
 // and figures the text quotes.
 func checkDocs(docs map[string]string, env *docEnv) []string {
+	env.created = map[string]bool{} // filled by this call's commands
+	env.jobs = map[string]bool{}
 	var errs []string
 	fail := func(where, format string, args ...any) {
 		errs = append(errs, where+": "+fmt.Sprintf(format, args...))
@@ -377,6 +498,13 @@ func checkDocs(docs map[string]string, env *docEnv) []string {
 			exists(w, pos[2])
 		default:
 			fail(w, "no rule checks %q: add one to deploytest/docs_test.go", pos[0])
+		}
+	}
+	// The documented set: every Secret an overlay expects to exist is
+	// created by a command of the runbook.
+	for _, name := range sortedKeys(env.secrets) {
+		if !env.created[name] {
+			errs = append(errs, fmt.Sprintf("no command creates the Secret %s that an overlay reads", name))
 		}
 	}
 	errs = append(errs, checkDocText(docs, env)...)
@@ -630,6 +758,16 @@ func checkKubectl(w string, f map[string][]string, pos []string, env *docEnv, na
 			return
 		}
 		switch pos[2] {
+		case "job":
+			from := one(f, "--from")
+			if !strings.HasPrefix(from, "cronjob/") || !env.objects[from] {
+				fail(w, "kubectl create job: --from=%s is not a CronJob of the overlays", from)
+			}
+			if len(pos) < 4 {
+				fail(w, "kubectl create job: no name")
+				return
+			}
+			env.jobs["job/"+pos[3]] = true
 		case "namespace":
 		case "secret":
 			if len(pos) < 5 {
@@ -637,6 +775,7 @@ func checkKubectl(w string, f map[string][]string, pos []string, env *docEnv, na
 				return
 			}
 			kind, name := pos[3], pos[4]
+			env.created[name] = true
 			switch kind {
 			case "tls":
 				if key, ok := env.secrets[name]; !ok || key != "" {
@@ -653,8 +792,20 @@ func checkKubectl(w string, f map[string][]string, pos []string, env *docEnv, na
 					fail(w, "no overlay reads the secret %q", name)
 					return
 				}
-				lit, _, _ := strings.Cut(one(f, "--from-literal"), "=")
-				if lit != key {
+				var lits []string
+				for _, l := range f["--from-literal"] {
+					k, _, _ := strings.Cut(l, "=")
+					lits = append(lits, k)
+				}
+				for _, l := range f["--from-file"] {
+					k, _, ok := strings.Cut(l, "=")
+					if !ok {
+						k = filepath.Base(l)
+					}
+					lits = append(lits, k)
+				}
+				sort.Strings(lits)
+				if lit := strings.Join(lits, ","); lit != key {
 					fail(w, "secret %s: key %q, the manifests read %q", name, lit, key)
 				}
 			case "docker-registry":
@@ -684,7 +835,32 @@ func checkKubectl(w string, f map[string][]string, pos []string, env *docEnv, na
 		if err := yaml.UnmarshalStrict([]byte(one(f, "-p")), &p); err != nil || len(p.ImagePullSecrets) == 0 {
 			fail(w, "kubectl patch serviceaccount: %v", err)
 		}
+	case "logs", "port-forward", "scale", "delete", "rollout":
+		args := pos[2:]
+		if pos[1] == "rollout" && len(args) > 0 {
+			args = args[1:] // rollout restart|status|undo
+		}
+		env.checkRefs(w, args, fail)
+		if pos[1] == "scale" && one(f, "--replicas") == "" {
+			fail(w, "kubectl scale: no --replicas")
+		}
+	case "set":
+		if len(pos) < 4 || pos[2] != "env" {
+			fail(w, "no rule for kubectl set %v", pos[2:])
+			return
+		}
+		for _, r := range env.checkRefs(w, pos[3:4], fail) {
+			for _, kv := range pos[4:] {
+				if name, _, _ := strings.Cut(kv, "="); !env.workloadEnv[r][name] {
+					fail(w, "%s has no env %s to set", r, name)
+				}
+			}
+		}
 	case "wait":
+		if strings.HasPrefix(one(f, "--for"), "condition=complete") {
+			env.checkRefs(w, pos[2:], fail)
+			return
+		}
 		if sel := one(f, "--selector", "-l"); sel != "" {
 			if sel != "app.kubernetes.io/component=controller" || one(f, "--namespace", "-n") != env.ingressNS {
 				fail(w, "wait for the ingress controller: namespace %s, selector app.kubernetes.io/component=controller", env.ingressNS)

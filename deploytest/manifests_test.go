@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -37,19 +39,42 @@ const repoRoot = ".."
 // expects to exist in the cluster rather than generating them.
 // mockStripe: the dev overlays pay through stripe-mock in the cluster, prod
 // through real Stripe.
+// jetStreamCluster: the overlay runs the production JetStream cluster
+// (checkJetStreamCluster).
 // writableRoot names containers ("Deployment client-depl container client")
 // whose root filesystem may be writable, and why.
-var overlays = []struct {
-	name            string
-	externalSecrets []string
-	mockStripe      bool
-	writableRoot    map[string]string
-}{
+type overlaySpec struct {
+	name             string
+	externalSecrets  []string
+	mockStripe       bool
+	jetStreamCluster bool
+	// auth: every data store and the bus authenticate (checkMongoAuth).
+	auth         bool
+	writableRoot map[string]string
+}
+
+var overlays = []overlaySpec{
 	{name: "dev", mockStripe: true},
 	{name: "dev-jetstream", mockStripe: true},
-	{name: "prod", externalSecrets: []string{"jwt-secret", "stripe-secret"}},
+	{name: "prod", externalSecrets: append(prodSecrets, "nats-credentials"), jetStreamCluster: true, auth: true},
+	{name: "prod-stan", externalSecrets: prodSecrets, auth: true},
 	{name: "dev-client-sync", mockStripe: true, writableRoot: map[string]string{
 		"Deployment client-depl container client": "next dev writes its build under /app and Skaffold syncs edited sources there"}},
+}
+
+// prodSecrets are the Secrets every production overlay expects: the
+// documented set (infra/README.md creates each; TestDocCommands checks).
+var prodSecrets = []string{"jwt-secret", "stripe-secret",
+	"auth-mongo-auth", "tickets-mongo-auth", "orders-mongo-auth", "expiration-mongo-auth", "payments-mongo-auth"}
+
+// overlay returns the overlays entry named name.
+func overlay(name string) overlaySpec {
+	for _, ov := range overlays {
+		if ov.name == name {
+			return ov
+		}
+	}
+	panic("no overlay " + name)
 }
 
 // stripeMockImage is the image of the dev overlays' stripe-mock.
@@ -96,8 +121,28 @@ var scheme = func() *runtime.Scheme {
 // fieldValidation=Strict.
 var strictDecoder = serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
 
-// render runs `kubectl kustomize` on an overlay directory.
+// renders caches each overlay's render: the tests render the same overlays
+// again and again, and the output depends only on the tree.
+var renders = struct {
+	sync.Mutex
+	m map[string][]byte
+}{m: map[string][]byte{}}
+
+// render runs `kubectl kustomize` on an overlay directory (once per test
+// binary) and returns a copy of its output.
 func render(t *testing.T, overlay string) []byte {
+	t.Helper()
+	renders.Lock()
+	defer renders.Unlock()
+	if out, ok := renders.m[overlay]; ok {
+		return bytes.Clone(out)
+	}
+	out := renderNow(t, overlay)
+	renders.m[overlay] = out
+	return bytes.Clone(out)
+}
+
+func renderNow(t *testing.T, overlay string) []byte {
 	t.Helper()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
@@ -119,8 +164,11 @@ type bundle struct {
 	deployments  []*appsv1.Deployment
 	statefulSets []*appsv1.StatefulSet
 	jobs         []*batchv1.Job
+	cronJobs     []*batchv1.CronJob
+	pvcs         map[string]*corev1.PersistentVolumeClaim
 	services     map[string]*corev1.Service
 	secrets      map[string]*corev1.Secret
+	configMaps   map[string]*corev1.ConfigMap
 	ingresses    []*networkingv1.Ingress
 	netpols      []*networkingv1.NetworkPolicy
 	hpas         []*autoscalingv2.HorizontalPodAutoscaler
@@ -131,7 +179,7 @@ type bundle struct {
 // decode splits a multi-document YAML stream and decodes every document
 // strictly into its typed object. Unknown kinds are an error too.
 func decode(data []byte) (*bundle, error) {
-	b := &bundle{services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}}
+	b := &bundle{services: map[string]*corev1.Service{}, secrets: map[string]*corev1.Secret{}, configMaps: map[string]*corev1.ConfigMap{}, pvcs: map[string]*corev1.PersistentVolumeClaim{}}
 	r := utilyaml.NewYAMLReader(bufioReader(data))
 	for i := 0; ; i++ {
 		doc, err := r.Read()
@@ -155,10 +203,16 @@ func decode(data []byte) (*bundle, error) {
 			b.statefulSets = append(b.statefulSets, o)
 		case *batchv1.Job:
 			b.jobs = append(b.jobs, o)
+		case *batchv1.CronJob:
+			b.cronJobs = append(b.cronJobs, o)
+		case *corev1.PersistentVolumeClaim:
+			b.pvcs[o.Name] = o
 		case *corev1.Service:
 			b.services[o.Name] = o
 		case *corev1.Secret:
 			b.secrets[o.Name] = o
+		case *corev1.ConfigMap:
+			b.configMaps[o.Name] = o
 		case *networkingv1.Ingress:
 			b.ingresses = append(b.ingresses, o)
 		case *networkingv1.NetworkPolicy:
@@ -195,6 +249,9 @@ func (b *bundle) workloads() []workload {
 	}
 	for _, j := range b.jobs {
 		ws = append(ws, workload{"Job", j.Name, &j.Spec.Template, 1})
+	}
+	for _, j := range b.cronJobs {
+		ws = append(ws, workload{"CronJob", j.Name, &j.Spec.JobTemplate.Spec.Template, 1})
 	}
 	return ws
 }
@@ -252,7 +309,7 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 				tp = intstr.FromInt32(p.Port)
 			}
 			for _, w := range ws {
-				if w.kind == "Job" {
+				if w.kind == "Job" || w.kind == "CronJob" {
 					continue
 				}
 				if !hasContainerPort(w.tmpl, tp) {
@@ -395,6 +452,19 @@ func check(b *bundle, artifacts map[string]bool, externalSecrets []string) []str
 		podSC := ps.SecurityContext
 		if podSC == nil || podSC.SeccompProfile == nil || podSC.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 			fail("%s %s: pod securityContext.seccompProfile must be RuntimeDefault", w.kind, w.name)
+		}
+		for _, v := range ps.Volumes {
+			if c := v.PersistentVolumeClaim; c != nil {
+				if _, ok := b.pvcs[c.ClaimName]; !ok {
+					fail("%s %s: volume %s: no PersistentVolumeClaim %s in the render", w.kind, w.name, v.Name, c.ClaimName)
+				}
+			}
+			if v.Secret == nil {
+				continue
+			}
+			if _, ok := b.secrets[v.Secret.SecretName]; !ok && !contains(externalSecrets, v.Secret.SecretName) {
+				fail("%s %s: volume %s: Secret %s is neither generated nor expected to exist", w.kind, w.name, v.Name, v.Secret.SecretName)
+			}
 		}
 		for _, c := range append(append([]corev1.Container{}, ps.InitContainers...), ps.Containers...) {
 			where := fmt.Sprintf("%s %s container %s", w.kind, w.name, c.Name)
@@ -640,6 +710,9 @@ func checkConnections(b *bundle, fail func(string, ...any), d *appsv1.Deployment
 			continue
 		}
 		hosts, pathQuery, _ := strings.Cut(rest, "/")
+		if i := strings.LastIndex(hosts, "@"); i >= 0 {
+			hosts = hosts[i+1:] // credentials: checkMongoAuth
+		}
 		db, query, _ := strings.Cut(pathQuery, "?")
 		if name == "MONGO_URI" && db == "" {
 			fail("Deployment %s: MONGO_URI %q names no database", d.Name, e.Value)
@@ -703,7 +776,8 @@ func checkBus(b *bundle, fail func(string, ...any), depl, url, bus, clusterID st
 					fail("Deployment %s: EVENT_BUS=stan needs NATS Streaming with -cid %s behind %s, found %s %s", depl, clusterID, host, c.Image, strings.TrimSpace(args))
 				}
 			case "jetstream":
-				if !strings.HasPrefix(c.Image, "nats:") || !strings.Contains(args, " -js ") {
+				conf, _ := mountedFile(b, w.tmpl, &c, argValue(c.Args, "--config"))
+				if !strings.HasPrefix(c.Image, "nats:") || (!strings.Contains(args, " -js ") && !strings.Contains(conf, "jetstream {")) {
 					fail("Deployment %s: EVENT_BUS=jetstream needs nats -js behind %s, found %s %s", depl, host, c.Image, strings.TrimSpace(args))
 				}
 			}
@@ -760,36 +834,44 @@ func checkTrustedProxies(fail func(string, ...any), depl, value string) {
 	}
 }
 
-// checkNetpol requires a NetworkPolicy on the Mongo pods behind svc that
-// admits this Deployment's pods and no other Deployment's.
+// checkNetpol requires NetworkPolicies on the Mongo pods behind svc that
+// admit this Deployment's pods and no other Deployment's.
 func checkNetpol(b *bundle, fail func(string, ...any), d *appsv1.Deployment, svc *corev1.Service) {
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	var guards []*networkingv1.NetworkPolicy
 	for _, np := range b.netpols {
-		if !labels.SelectorFromSet(np.Spec.PodSelector.MatchLabels).Matches(labels.Set(svc.Spec.Selector)) || !sel.Matches(labels.Set(np.Spec.PodSelector.MatchLabels)) {
-			continue
+		if !hasType(np, networkingv1.PolicyTypeIngress) || len(np.Spec.PodSelector.MatchLabels) == 0 {
+			continue // egress-only, or the namespace-wide default
 		}
-		admits := func(podLabels map[string]string) bool {
+		if labels.SelectorFromSet(np.Spec.PodSelector.MatchLabels).Matches(labels.Set(svc.Spec.Selector)) && sel.Matches(labels.Set(np.Spec.PodSelector.MatchLabels)) {
+			guards = append(guards, np)
+		}
+	}
+	if len(guards) == 0 {
+		fail("Deployment %s: no NetworkPolicy guards the pods of Service %s", d.Name, svc.Name)
+		return
+	}
+	admits := func(podLabels map[string]string) string {
+		for _, np := range guards {
 			for _, rule := range np.Spec.Ingress {
 				for _, peer := range rule.From {
 					if peer.PodSelector != nil && peer.NamespaceSelector == nil && peer.IPBlock == nil &&
 						labels.SelectorFromSet(peer.PodSelector.MatchLabels).Matches(labels.Set(podLabels)) {
-						return true
+						return np.Name
 					}
 				}
 			}
-			return false
 		}
-		if !admits(d.Spec.Template.Labels) {
-			fail("NetworkPolicy %s: does not admit Deployment %s", np.Name, d.Name)
-		}
-		for _, other := range b.deployments {
-			if other.Name != d.Name && admits(other.Spec.Template.Labels) {
-				fail("NetworkPolicy %s: also admits Deployment %s", np.Name, other.Name)
-			}
-		}
-		return
+		return ""
 	}
-	fail("Deployment %s: no NetworkPolicy guards the pods of Service %s", d.Name, svc.Name)
+	if admits(d.Spec.Template.Labels) == "" {
+		fail("NetworkPolicy %s: does not admit Deployment %s", guards[0].Name, d.Name)
+	}
+	for _, other := range b.deployments {
+		if np := admits(other.Spec.Template.Labels); other.Name != d.Name && np != "" {
+			fail("NetworkPolicy %s: also admits Deployment %s", np, other.Name)
+		}
+	}
 }
 
 func containerNamed(t *corev1.PodTemplateSpec, name string) *corev1.Container {
@@ -846,6 +928,16 @@ func TestOverlays(t *testing.T) {
 			}
 			for _, e := range checkStripeMode(b, ov.mockStripe) {
 				t.Error(e)
+			}
+			if ov.auth {
+				for _, e := range slices.Concat(checkMongoAuth(b), checkNetworkPolicies(b), checkBackups(b)) {
+					t.Error(e)
+				}
+			}
+			if ov.jetStreamCluster {
+				for _, e := range checkJetStreamCluster(b) {
+					t.Error(e)
+				}
 			}
 		})
 	}

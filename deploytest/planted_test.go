@@ -17,14 +17,16 @@ func TestPlantedMistakes(t *testing.T) {
 	for _, img := range []string{"auth", "tickets", "orders", "expiration", "payments", "client", "stripe-mock"} {
 		images["ticketing/"+img] = true
 	}
-	renders := map[string][]byte{"dev": render(t, "dev"), "prod": render(t, "prod")}
-	fresh := func(t *testing.T, overlay string) *bundle {
-		b, err := decode(renders[overlay])
+	renders := map[string][]byte{"dev": render(t, "dev"), "prod": render(t, "prod"), "prod-stan": render(t, "prod-stan")}
+	decoded := map[string]*bundle{}
+	for name, src := range renders {
+		b, err := decode(src)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return b
+		decoded[name] = b
 	}
+	fresh := func(t *testing.T, overlay string) *bundle { return decoded[overlay].clone() }
 	deployment := func(b *bundle, app string) *corev1.PodSpec {
 		for _, d := range b.deployments {
 			if d.Spec.Template.Labels["app"] == app {
@@ -101,7 +103,7 @@ func TestPlantedMistakes(t *testing.T) {
 			func(b *bundle) { deployment(b, "expiration").Containers[0].StartupProbe = nil }},
 		{"startup probe too short", "prod", "Deployment tickets-depl: startupProbe allows 4s",
 			func(b *bundle) { deployment(b, "tickets").Containers[0].StartupProbe.FailureThreshold = 2 }},
-		{"raft log inside the store", "prod", "StatefulSet nats: --cluster_log_path /data/store/raft is inside the store directory /data/store",
+		{"raft log inside the store", "prod-stan", "StatefulSet nats: --cluster_log_path /data/store/raft is inside the store directory /data/store",
 			func(b *bundle) {
 				for _, s := range b.statefulSets {
 					if s.Name == "nats" {
@@ -161,7 +163,7 @@ func TestPlantedMistakes(t *testing.T) {
 			func(b *bundle) { setEnv(deployment(b, "tickets"), "TRUSTED_PROXIES", "10.244.0.0/16,0.0.0.0/0") }},
 		{"bus mismatch", "dev", "Deployment orders-depl: EVENT_BUS=jetstream needs nats -js behind nats-srv",
 			func(b *bundle) { setEnv(deployment(b, "orders"), "EVENT_BUS", "jetstream") }},
-		{"cluster id mismatch", "prod", "Deployment tickets-depl: EVENT_BUS=stan needs NATS Streaming with -cid ticketing",
+		{"cluster id mismatch", "prod-stan", "Deployment tickets-depl: EVENT_BUS=stan needs NATS Streaming with -cid ticketing",
 			func(b *bundle) {
 				for _, s := range b.statefulSets {
 					if s.Name == "nats" {
@@ -197,14 +199,12 @@ func TestPlantedMistakes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := fresh(t, c.overlay)
-			if errs := check(b, images, overlays[2].externalSecrets); len(errs) != 0 && c.overlay == "prod" {
-				t.Fatalf("prod render is not clean before mutation: %v", errs)
+			ext := overlay(c.overlay).externalSecrets
+			if errs := check(b, images, ext); len(errs) != 0 && ext != nil {
+				t.Fatalf("%s render is not clean before mutation: %v", c.overlay, errs)
 			}
 			c.mutate(b)
-			errs := check(b, images, nil)
-			if c.overlay == "prod" {
-				errs = check(b, images, overlays[2].externalSecrets)
-			}
+			errs := check(b, images, ext)
 			for _, e := range errs {
 				if strings.Contains(e, c.want) {
 					return

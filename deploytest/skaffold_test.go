@@ -213,17 +213,20 @@ func checkProdDropsStripeMock(t *testing.T, cfg *latest.SkaffoldConfig) {
 			index = i
 		}
 	}
-	for _, p := range cfg.Profiles {
-		if p.Name != "prod" {
-			continue
-		}
-		for _, patch := range p.Patches {
-			if patch.Op == "remove" && patch.Path == "/build/artifacts/"+strconv.Itoa(index) {
-				return
+	for _, name := range []string{"prod", "prod-stan"} {
+		removed := false
+		for _, p := range cfg.Profiles {
+			if p.Name != name {
+				continue
+			}
+			for _, patch := range p.Patches {
+				removed = removed || (patch.Op == "remove" && patch.Path == "/build/artifacts/"+strconv.Itoa(index))
 			}
 		}
+		if !removed {
+			t.Errorf("the %s profile must remove %s (build.artifacts[%d])", name, stripeMockImage, index)
+		}
 	}
-	t.Errorf("the prod profile must remove %s (build.artifacts[%d])", stripeMockImage, index)
 }
 
 // checkStripeMockDockerfile: an exactly pinned build image, the version

@@ -34,7 +34,7 @@ func heavy(t *testing.T) {
 
 // prodNATSOverlay is the overlay whose NATS Streaming cluster is checked:
 // if prod moves to JetStream, NATS Streaming stays as this overlay.
-const prodNATSOverlay = "prod"
+const prodNATSOverlay = "prod-stan"
 
 type lockedBuffer struct {
 	mu sync.Mutex

@@ -67,7 +67,7 @@ func TestPodsAsTheManifestSays(t *testing.T) {
 		t.Errorf("NATS_CLIENT_ID from fieldRef metadata.name = %q, want the pod's name", got)
 	}
 
-	_, prod := pods(t, "prod", 0, "nats")
+	_, prod := pods(t, prodNATSOverlay, 0, "nats")
 	args := strings.Join(podNamed(t, prod, "nats-2").Command, " ")
 	if !strings.Contains(args, "--cluster_node_id nats-2 ") {
 		t.Errorf("nats-2's args %q: $(POD_NAME) not expanded to the pod's name", args)
@@ -86,7 +86,7 @@ func TestExpand(t *testing.T) {
 }
 
 func TestClusterNamesResolveToLocalAddresses(t *testing.T) {
-	m, natsPods := pods(t, "prod", 0, "nats")
+	m, natsPods := pods(t, prodNATSOverlay, 0, "nats")
 	n, err := newNetwork(m, natsPods, func(string) bool { return true })
 	if err != nil {
 		t.Fatal(err)

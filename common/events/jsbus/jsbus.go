@@ -12,9 +12,11 @@ package jsbus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +44,17 @@ type Config struct {
 	AckWait time.Duration
 	// Stream defaults to DefaultStream.
 	Stream string
+	// StreamFile, when set, is the JSON definition (JetStream's API form)
+	// of the stream to create when it does not exist yet: its replicas and
+	// limits. Without it the stream is created with one replica and no
+	// limits (a development server). An existing stream is never changed,
+	// so services cannot undo the operator's limits.
+	StreamFile string
+	// User and Password authenticate the connection (both or neither).
+	// With a user, replies and pulled messages come to the inbox prefix
+	// _INBOX_<user>, so the server can let each service subscribe only to
+	// its own inboxes.
+	User, Password string
 	// ReconnectWait is the longest pause between connection attempts
 	// (default 2s); tests shorten it.
 	ReconnectWait time.Duration
@@ -53,6 +66,7 @@ type Config struct {
 // that stopped.
 type Bus struct {
 	cfg      Config
+	stream   jetstream.StreamConfig // created when missing
 	log      *slog.Logger
 	nc       *nats.Conn
 	js       jetstream.JetStream
@@ -94,10 +108,18 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bus{cfg: cfg, log: cfg.Log.With("bus", "jetstream"), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	stream, err := streamConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bus{cfg: cfg, stream: stream, log: cfg.Log.With("bus", "jetstream"), kick: make(chan struct{}, 1), done: make(chan struct{})}
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	auth := []nats.Option{}
+	if cfg.User != "" {
+		auth = append(auth, nats.UserInfo(cfg.User, cfg.Password), nats.CustomInboxPrefix("_INBOX_"+cfg.User))
+	}
 	nc, err := backoff.Retry(ctx, func() (*nats.Conn, error) {
-		nc, err := nats.Connect(cfg.URL,
+		nc, err := nats.Connect(cfg.URL, append(auth,
 			nats.Name(cfg.ClientID),
 			nats.MaxReconnects(-1),
 			nats.ReconnectWait(cfg.ReconnectWait),
@@ -113,7 +135,7 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 				b.log.Info("event bus reconnected")
 				b.unsettle()
 			}),
-		)
+		)...)
 		if err != nil {
 			return nil, err
 		}
@@ -143,18 +165,62 @@ func mustJetStream(nc *nats.Conn) jetstream.JetStream {
 	return js
 }
 
-func (b *Bus) ensureStream(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:     b.cfg.Stream,
+// streamConfig is the stream to create when it is missing: cfg.StreamFile's,
+// or one replica without limits.
+func streamConfig(cfg Config) (jetstream.StreamConfig, error) {
+	sc := jetstream.StreamConfig{
+		Name:     cfg.Stream,
 		Subjects: events.Subjects,
 		// Limits, not WorkQueue or Interest: each service has its own
 		// consumer, and one that subscribes later must still find the
 		// messages published before.
 		Retention: jetstream.LimitsPolicy,
 		Storage:   jetstream.FileStorage,
-	})
+	}
+	if cfg.StreamFile == "" {
+		return sc, nil
+	}
+	data, err := os.ReadFile(cfg.StreamFile)
+	if err != nil {
+		return sc, fmt.Errorf("jsbus: stream definition: %w", err)
+	}
+	var file jetstream.StreamConfig
+	if err := json.Unmarshal(data, &file); err != nil {
+		return sc, fmt.Errorf("jsbus: stream definition %s: %w", cfg.StreamFile, err)
+	}
+	switch {
+	case file.Name != cfg.Stream:
+		return sc, fmt.Errorf("jsbus: stream definition %s names stream %q, want %q", cfg.StreamFile, file.Name, cfg.Stream)
+	case file.Retention != jetstream.LimitsPolicy:
+		return sc, fmt.Errorf("jsbus: stream definition %s: retention must be limits (every service has its own consumer)", cfg.StreamFile)
+	}
+	for _, s := range events.Subjects {
+		if !slices.Contains(file.Subjects, s) {
+			return sc, fmt.Errorf("jsbus: stream definition %s lacks subject %s", cfg.StreamFile, s)
+		}
+	}
+	return file, nil
+}
+
+// ensureStream creates the stream when it does not exist. An existing one is
+// left as it is (its replicas and limits are the operator's), except that a
+// development stream missing a subject gets it added.
+func (b *Bus) ensureStream(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := b.js.Stream(ctx, b.cfg.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = b.js.CreateStream(ctx, b.stream)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil // another service created it meanwhile
+		}
+	} else if err == nil {
+		cfg := s.CachedInfo().Config
+		if missing := slices.DeleteFunc(slices.Clone(events.Subjects), func(sub string) bool { return slices.Contains(cfg.Subjects, sub) }); len(missing) > 0 {
+			cfg.Subjects = append(cfg.Subjects, missing...)
+			_, err = b.js.UpdateStream(ctx, cfg)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("jsbus: stream %s: %w", b.cfg.Stream, err)
 	}

@@ -45,6 +45,8 @@ type Config struct {
 	// ReconnectWait is the longest pause between connection attempts
 	// (default 2s); tests shorten it.
 	ReconnectWait time.Duration
+	// User and Password authenticate the NATS connection (both or neither).
+	User, Password string
 }
 
 // ErrLost is wrapped by Ready while the session is lost and being
@@ -122,11 +124,19 @@ func (b *Bus) establish(ctx context.Context) error {
 }
 
 // dial connects with backoff until it succeeds or ctx ends.
+// userInfo authenticates the connection when a user is configured.
+func (b *Bus) userInfo() nats.Option {
+	if b.cfg.User == "" {
+		return func(*nats.Options) error { return nil }
+	}
+	return nats.UserInfo(b.cfg.User, b.cfg.Password)
+}
+
 func (b *Bus) dial(ctx context.Context) (stan.Conn, error) {
 	sc, err := backoff.Retry(ctx, func() (stan.Conn, error) {
 		return stan.Connect(b.cfg.ClusterID, b.cfg.ClientID,
 			stan.NatsURL(b.cfg.URL),
-			stan.NatsOptions(nats.Name(b.cfg.ClientID), nats.ReconnectWait(b.cfg.ReconnectWait)),
+			stan.NatsOptions(nats.Name(b.cfg.ClientID), nats.ReconnectWait(b.cfg.ReconnectWait), b.userInfo()),
 			stan.PubAckWait(10*time.Second),
 			stan.Pings(b.cfg.PingInterval, b.cfg.PingMaxOut),
 			stan.SetConnectionLostHandler(b.lost),

@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.StringVar(&o.data, "data", ".data", "directory for all data (kept across restarts)")
 	fs.StringVar(&o.bin, "bin", "bin", "directory with the service binaries")
 	fs.StringVar(&o.client, "client", "client/.next/standalone", "the built web client (Next.js standalone)")
-	fs.StringVar(&o.ingress, "ingress", "infra/k8s/base/ingress.yaml", "the Ingress manifest the gateway routes by")
+	fs.StringVar(&o.ingress, "ingress", "infra/k8s/base/ingress.yaml", "the Ingress or HTTPRoute manifest the gateway routes by")
 	fs.StringVar(&o.gatewayAddr, "gateway", envOr(getenv, "GATEWAY_ADDR", "127.0.0.1:8080"), "gateway address")
 	fs.IntVar(&o.natsPort, "nats-port", 4222, "NATS Streaming client port")
 	fs.IntVar(&o.stripePort, "stripe-port", 12111, "stripe-mock port")
@@ -260,7 +260,7 @@ func (s *stack) up(ctx context.Context, o options) error {
 	manifest, err := os.ReadFile(o.ingress)
 	var routes []gateway.Route
 	if err == nil {
-		routes, err = gateway.Routes(manifest)
+		routes, err = gateway.RoutesOf(manifest)
 	}
 	if err != nil {
 		return fmt.Errorf("gateway routes from %s: %w", o.ingress, err)
