@@ -11,6 +11,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/config"
 	"github.com/ticketing-go/ticketing/common/eventbus"
+	"github.com/ticketing-go/ticketing/common/lease"
 	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/service"
 	"github.com/ticketing-go/ticketing/expiration/timer"
@@ -37,15 +38,15 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		return err
 	}
 	defer svc.Close(ctx)
-	store, err := timer.NewStore(ctx, svc.DB)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(timer.Collection), cfg.Outbox)
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Collection(), cfg.Outbox)
+	store, err := timer.NewStore(ctx, relay)
 	if err != nil {
 		return err
 	}
-	sched := newScheduler(store, relay, svc.Log, cfg.FiredRetention)
+	sched := newScheduler(store, lease.New(svc.DB.Collection(lease.Collection), "expiration-firing", firingLease), svc.Log, cfg.FiredRetention)
 
 	l := &listeners{store: store, sched: sched}
 	if err := svc.Listen(bus, l.all(cfg.Bus.AckWait, svc.Log)...); err != nil {

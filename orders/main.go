@@ -43,16 +43,16 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		return err
 	}
 	defer svc.Close(ctx)
-	store, err := order.NewStore(ctx, svc.DB)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(order.Collection), cfg.Outbox)
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Orders(), cfg.Outbox)
+	store, err := order.NewStore(ctx, relay)
 	if err != nil {
 		return err
 	}
 
-	a := &api{log: svc.Log, store: store, relay: relay, window: cfg.Window, now: time.Now}
+	a := &api{log: svc.Log, store: store, window: cfg.Window, now: time.Now}
 	if err := svc.Listen(bus, a.listeners(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}

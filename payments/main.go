@@ -48,16 +48,16 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if cfg.Timeout <= 0 {
 		return fmt.Errorf("PAYMENT_TIMEOUT: must be positive, got %s", cfg.Timeout)
 	}
-	store, err := payment.NewStore(ctx, svc.DB, 2*cfg.Timeout)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(payment.Collection), cfg.Outbox)
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Payments(), cfg.Outbox)
+	store, err := payment.NewStore(ctx, relay, 2*cfg.Timeout)
 	if err != nil {
 		return err
 	}
 
-	a := &api{log: svc.Log, store: store, relay: relay, charger: newStripeCharger(cfg.StripeKey, cfg.StripeAPIURL), now: time.Now,
+	a := &api{log: svc.Log, store: store, charger: newStripeCharger(cfg.StripeKey, cfg.StripeAPIURL), now: time.Now,
 		timeout: cfg.Timeout, staleAfter: 2 * cfg.Timeout, repairEvery: cfg.Timeout, refunds: newRefunds()}
 	svc.Metrics.Register(a.refunds)
 	if err := svc.Listen(bus, a.listeners(cfg.Bus.AckWait, svc.Log)...); err != nil {

@@ -37,19 +37,19 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		return err
 	}
 	defer svc.Close(ctx)
-	store, err := ticket.NewMongoStore(ctx, svc.DB)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(ticket.Collection), cfg.Outbox)
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Collection(), cfg.Outbox)
+	store, err := ticket.NewMongoStore(ctx, relay)
 	if err != nil {
 		return err
 	}
 
-	l := &listeners{tickets: store, relay: relay}
+	l := &listeners{tickets: store}
 	if err := svc.Listen(bus, l.all(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}
-	a := &api{tickets: store, relay: relay}
+	a := &api{tickets: store}
 	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)
 }

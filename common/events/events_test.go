@@ -91,7 +91,7 @@ func (r *recorder) Publish(_ context.Context, subject string, data []byte) error
 
 func TestPublishMarshals(t *testing.T) {
 	var r recorder
-	if err := events.Publish(t.Context(), &r, events.SubjectExpirationComplete, events.ExpirationComplete{OrderID: "o1"}); err != nil {
+	if err := events.Publish(t.Context(), &r, events.TopicExpirationComplete, events.ExpirationComplete{OrderID: "o1"}); err != nil {
 		t.Fatal(err)
 	}
 	if r.subject != "expiration:complete" || r.data != `{"orderId":"o1"}` {

@@ -149,14 +149,6 @@ func Main(name string, run func(ctx context.Context, args []string, getenv func(
 	}
 }
 
-// Outbox connects the event bus (waiting for it), makes it part of
-// readiness, and builds the outbox relay for coll with its metrics.
-//
-// Deprecated: use OutboxWith, which takes the relay's whole timing.
-func (s *Service) Outbox(ctx context.Context, cfg eventbus.Config, coll *mongo.Collection, interval time.Duration) (events.Bus, *outbox.Relay, error) {
-	return s.OutboxWith(ctx, cfg, coll, outbox.Config{Interval: interval, IdleInterval: interval})
-}
-
 // OutboxWith connects the event bus (waiting for it), makes it part of
 // readiness, and builds the outbox relay for coll with its metrics.
 func (s *Service) OutboxWith(ctx context.Context, cfg eventbus.Config, coll *mongo.Collection, timing outbox.Config) (events.Bus, *outbox.Relay, error) {
