@@ -28,6 +28,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 type row struct {
@@ -173,7 +175,7 @@ func listCost(st *stack, name string, clients int, d time.Duration) {
 func startup(st *stack) {
 	log, _ := os.ReadFile(st.log)
 	var parts []string
-	for _, svc := range []string{"auth", "tickets", "orders", "expiration", "payments"} {
+	for _, svc := range services.Names() {
 		for line := range strings.SplitSeq(string(log), "\n") {
 			f := strings.Fields(line)
 			if len(f) >= 5 && f[0] == "✓" && f[1] == svc && f[2] == "ready" && f[3] == "in" {
@@ -633,7 +635,7 @@ func rssAll() map[string]float64 {
 
 func rssLine(idle, loaded map[string]float64) string {
 	var parts []string
-	for _, name := range []string{"auth", "tickets", "orders", "expiration", "payments"} {
+	for _, name := range services.Names() {
 		parts = append(parts, fmt.Sprintf("%s %.1f → %.1f MB", name, idle[name], loaded[name]))
 	}
 	return strings.Join(parts, "; ")
