@@ -168,7 +168,6 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-
 func ticketField(t *testing.T, id, field string) any {
 	anon := &user{t: t, http: http.DefaultClient}
 	_, m := anon.do("GET", "/api/tickets/"+id, nil)
