@@ -1,5 +1,5 @@
 // Command auth is the platform's account service: sign up, sign in, sign out
-// and the current user (CONTRACT §3). It issues the session every other
+// and the current user (docs/contract.md, "Auth"). It issues the session every other
 // service verifies locally.
 package main
 

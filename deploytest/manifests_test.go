@@ -56,7 +56,7 @@ var noAutoscaler = map[string]string{
 }
 
 // goServices maps each Go service to the env vars it refuses to start without
-// (CONTRACT §8 and the conventions).
+// (docs/contract.md, "Environment" and the conventions).
 // (the services' table, kit/services).
 var goServices = func() map[string][]string {
 	out := map[string][]string{}

@@ -1,4 +1,4 @@
-// Command orders is the purchase flow's core (CONTRACT §5): orders that
+// Command orders is the purchase flow's core (docs/contract.md, "Orders"): orders that
 // reserve a ticket atomically, expire, get cancelled or paid.
 package main
 

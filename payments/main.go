@@ -1,4 +1,4 @@
-// Command payments charges for orders through Stripe (CONTRACT §6): exactly
+// Command payments charges for orders through Stripe (docs/contract.md, "Payments"): exactly
 // the ticket's price in cents, once per order.
 package main
 

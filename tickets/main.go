@@ -1,4 +1,4 @@
-// Command tickets is the marketplace's inventory (CONTRACT §4): tickets for
+// Command tickets is the marketplace's inventory (docs/contract.md, "Tickets"): tickets for
 // sale, their edits, and their reservation by orders, announced as events
 // through a transactional outbox.
 package main

@@ -1,4 +1,4 @@
-// Package events is the platform's event contract (CONTRACT §7): the
+// Package events is the platform's event contract (docs/contract.md, "Events"): the
 // subjects, one payload per subject with its exact JSON fields, and the
 // transport-neutral publisher and listener. Transports (stanbus, jsbus) are
 // the only importers of their client libraries; services never see which one
@@ -28,7 +28,7 @@ const (
 )
 
 // The subjects this platform adds to the original's, for its one outcome per
-// order (CONTRACT §6): payments asks, orders decides.
+// order (docs/contract.md, "Payments"): payments asks, orders decides.
 const (
 	SubjectPaymentAuthorized = "payment:authorized"
 	SubjectOrderCompleted    = "order:completed"

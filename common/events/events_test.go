@@ -9,7 +9,7 @@ import (
 	"github.com/ticketing-go/ticketing/common/events"
 )
 
-// The exact wire forms of CONTRACT §7, as the Node services send them.
+// The exact wire forms of docs/contract.md, "Events", as the Node services send them.
 func TestPayloadWireForms(t *testing.T) {
 	expires := time.Date(2026, 11, 28, 20, 40, 0, 123_456_789, time.FixedZone("CET", 3600))
 	for _, tc := range []struct {

@@ -31,7 +31,7 @@ type Order struct {
 	PaymentID string `bson:"paymentId,omitempty"`
 }
 
-// The order statuses payments acts on (the orders service's, CONTRACT §5).
+// The order statuses payments acts on (the orders service's, docs/contract.md, "Orders").
 const (
 	Cancelled = "cancelled"
 	Complete  = "complete"
