@@ -262,6 +262,7 @@ func (r *Relay) PublishWritten(ctx context.Context) error {
 				rest := append([]written{{id: w.id, evs: w.evs[j:]}}, todo[i+1:]...)
 				r.mu.Lock()
 				r.written = append(rest, r.written...)
+				r.queued = 0
 				for _, w := range r.written {
 					r.queued += len(w.evs)
 				}
@@ -311,6 +312,7 @@ func (r *Relay) Sweep(ctx context.Context) (behind bool, err error) {
 	var firstErr error
 	left := 0
 	settled := time.Now().Add(-sweepGrace)
+	mine := r.waiting()
 	for i, d := range docs {
 		// A long sweep renews the lease as it goes, and stops if it lost it.
 		if i > 0 && i%renewEvery == 0 {
@@ -319,7 +321,10 @@ func (r *Relay) Sweep(ctx context.Context) (behind bool, err error) {
 			}
 		}
 		for k, e := range d.Outbox {
-			if e.ID.Timestamp().After(settled) {
+			// Too young (its writer publishes it), or this relay's own
+			// write still waiting in memory (the bus was down longer than
+			// the grace): not the sweep's, or it would go out twice.
+			if _, ok := mine[e.ID]; ok || e.ID.Timestamp().After(settled) {
 				left += len(d.Outbox) - k
 				break
 			}
@@ -335,6 +340,19 @@ func (r *Relay) Sweep(ctx context.Context) (behind bool, err error) {
 	}
 	r.backlog.Set(float64(left))
 	return left > 0, firstErr
+}
+
+// waiting is the ids of the events this relay holds in memory.
+func (r *Relay) waiting() map[bson.ObjectID]struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make(map[bson.ObjectID]struct{}, r.queued)
+	for _, w := range r.written {
+		for _, e := range w.evs {
+			ids[e.ID] = struct{}{}
+		}
+	}
+	return ids
 }
 
 // releaseLease gives the sweep's lease up on shutdown, so a replacement

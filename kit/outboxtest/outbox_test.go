@@ -328,8 +328,8 @@ func TestRelayKilledMidSweep(t *testing.T) {
 	}
 }
 
-// TestBusDown: a write while the bus is down is stored and published once
-// the bus is back; nothing is lost and the outbox empties.
+// TestBusDown: writes while the bus is down are stored and published once
+// the bus is back, in write order; nothing is lost and the outbox empties.
 func TestBusDown(t *testing.T) {
 	coll := mongokit.Database(t).Collection("things")
 	srv := natskit.Test(t)
@@ -342,6 +342,9 @@ func TestBusDown(t *testing.T) {
 	if err := r.Insert(t.Context(), id, thing{ID: id}, created(t, id, 0)); err != nil {
 		t.Fatal(err)
 	}
+	if ok, err := r.Update(t.Context(), id, nil, bson.D{{Key: "$set", Value: bson.D{{Key: "version", Value: 1}}}}, created(t, id, 1)); !ok || err != nil {
+		t.Fatalf("update: %v, %v", ok, err)
+	}
 	poll.Until(t, patience, func() bool { _, failed := pub.counts(); return failed >= 2 }, "the relay to retry while the bus is down")
 	if n := pendingIn(t, coll); n != 1 {
 		t.Fatalf("%d documents pending while the bus is down, want 1", n)
@@ -350,8 +353,11 @@ func TestBusDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll.Until(t, patience, func() bool { return pendingIn(t, coll) == 0 }, "the event published once the bus is back")
-	if ok, _ := pub.counts(); ok != 1 {
-		t.Fatalf("published %d times, want 1", ok)
+	if ok, _ := pub.counts(); ok != 2 {
+		t.Fatalf("published %d times, want 2: versions %v", ok, pub.versions(t))
+	}
+	if got := pub.versions(t); !slices.Equal(got, []int64{0, 1}) {
+		t.Fatalf("published versions %v, want [0 1]", got)
 	}
 }
 
@@ -360,6 +366,7 @@ type counting struct {
 	bus        events.Publisher
 	mu         sync.Mutex
 	ok, failed int
+	sent       [][]byte
 }
 
 func (c *counting) Publish(ctx context.Context, subject string, data []byte) error {
@@ -370,8 +377,24 @@ func (c *counting) Publish(ctx context.Context, subject string, data []byte) err
 		c.failed++
 	} else {
 		c.ok++
+		c.sent = append(c.sent, data)
 	}
 	return err
+}
+
+// versions are the ticket versions of the acknowledged publishes, in order.
+func (c *counting) versions(t *testing.T) []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int64
+	for _, data := range c.sent {
+		ev, err := events.Decode[events.TicketCreated](events.Message{Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev.Version)
+	}
+	return out
 }
 
 func (c *counting) counts() (ok, failed int) {
