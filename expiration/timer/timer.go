@@ -59,11 +59,20 @@ func (s *Store) Schedule(ctx context.Context, t Timer) error {
 	return nil
 }
 
-// Cancel forgets an order's timer unless it already fired.
+// Cancel retires an order's timer unless it already fired: it is marked
+// done without an event (fired, cancelled), kept like a fired one for the
+// retention and then purged. order:cancelled and order:created travel on
+// different subjects, so a cancel can come first: it then leaves that mark
+// in the timer's place, and the late order:created schedules nothing.
 func (s *Store) Cancel(ctx context.Context, orderID string) error {
-	_, err := s.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: orderID}, {Key: "fired", Value: false}})
+	_, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: orderID}, {Key: "fired", Value: false}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "fired", Value: true}, {Key: "firedAt", Value: time.Now()}, {Key: "cancelled", Value: true}}}},
+		options.UpdateOne().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		return nil // it fired already: the orders service ignores that for a cancelled order
+	}
 	if err != nil {
-		return fmt.Errorf("timers: delete: %w", err)
+		return fmt.Errorf("timers: cancel: %w", err)
 	}
 	return nil
 }
