@@ -30,10 +30,7 @@ func main() { service.Main("expiration", run) }
 
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "expiration", cfg.Base, stdout)
+	svc, err := service.Boot(ctx, "expiration", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -53,5 +50,5 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		return err
 	}
 	// No routes of its own: only health and metrics.
-	return svc.Run(ctx, svc.Engine(nil), bus, relay.Run, sched.run)
+	return svc.Run(ctx, svc.Engine(), bus, relay.Run, sched.run)
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -26,19 +25,14 @@ type settings struct {
 
 func main() { service.Main("orders", run) }
 
+// Validate checks what the environment's parsing cannot.
+func (s settings) Validate() error {
+	return config.Positive("EXPIRATION_WINDOW", s.Window)
+}
+
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	if cfg.Window <= 0 {
-		return fmt.Errorf("EXPIRATION_WINDOW: must be positive, got %s", cfg.Window)
-	}
-	signer, err := service.Signer(cfg.Session)
-	if err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "orders", cfg.Base, stdout)
+	svc, err := service.Boot(ctx, "orders", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -56,5 +50,5 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if err := svc.Listen(bus, a.listeners(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}
-	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)
+	return svc.Run(ctx, a.routes(svc.Engine()), bus, relay.Run)
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -31,23 +30,18 @@ type settings struct {
 
 func main() { service.Main("payments", run) }
 
+// Validate checks what the environment's parsing cannot.
+func (s settings) Validate() error {
+	return config.Positive("PAYMENT_TIMEOUT", s.Timeout)
+}
+
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	signer, err := service.Signer(cfg.Session)
-	if err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "payments", cfg.Base, stdout)
+	svc, err := service.Boot(ctx, "payments", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	defer svc.Close(ctx)
-	if cfg.Timeout <= 0 {
-		return fmt.Errorf("PAYMENT_TIMEOUT: must be positive, got %s", cfg.Timeout)
-	}
 	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(payment.Collection), cfg.Outbox)
 	if err != nil {
 		return err
@@ -63,5 +57,5 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	if err := svc.Listen(bus, a.listeners(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}
-	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run, a.repair)
+	return svc.Run(ctx, a.routes(svc.Engine()), bus, relay.Run, a.repair)
 }

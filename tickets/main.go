@@ -25,14 +25,7 @@ func main() { service.Main("tickets", run) }
 
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	signer, err := service.Signer(cfg.Session)
-	if err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "tickets", cfg.Base, stdout)
+	svc, err := service.Boot(ctx, "tickets", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -51,5 +44,5 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 		return err
 	}
 	a := &api{tickets: store}
-	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)
+	return svc.Run(ctx, a.routes(svc.Engine()), bus, relay.Run)
 }
