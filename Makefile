@@ -4,6 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The Go services, as kit/services lists them (deploytest checks the two agree).
 SERVICES    := auth tickets orders expiration payments
 # Every module of the workspace (go test ./... at the root does not work).
 MODULES      = $(shell go list -m -f '{{.Dir}}')

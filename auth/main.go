@@ -1,5 +1,5 @@
 // Command auth is the platform's account service: sign up, sign in, sign out
-// and the current user (CONTRACT §3). It issues the session every other
+// and the current user (docs/contract.md, "Auth"). It issues the session every other
 // service verifies locally.
 package main
 
@@ -32,22 +32,20 @@ type settings struct {
 
 func main() { service.Main("auth", run) }
 
-func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
-	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	if cfg.SigninInterval <= 0 || cfg.SignupInterval <= 0 {
+// Validate checks what the environment's parsing cannot.
+func (s settings) Validate() error {
+	if s.SigninInterval <= 0 || s.SignupInterval <= 0 {
 		return fmt.Errorf("SIGNIN_REFILL and SIGNUP_REFILL must be positive")
 	}
-	if err := user.ValidCost(cfg.BcryptCost); err != nil {
+	if err := user.ValidCost(s.BcryptCost); err != nil {
 		return fmt.Errorf("BCRYPT_COST: %w", err)
 	}
-	signer, err := service.Signer(cfg.Session)
-	if err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "auth", cfg.Base, stdout)
+	return nil
+}
+
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
+	var cfg settings
+	svc, err := service.Boot(ctx, "auth", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -64,11 +62,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ 
 	a := &api{
 		dummy:   dummy,
 		users:   users,
-		signer:  signer,
+		signer:  svc.Signer,
 		secure:  cfg.CookieSecure,
 		cost:    cfg.BcryptCost,
 		limiter: newSigninLimiter(cfg.SigninBurst, cfg.SigninIPBurst, cfg.SigninInterval, cfg.SigninMaxDelay),
 		signups: newAddressLimiter(cfg.SignupBurst, cfg.SignupInterval),
 	}
-	return svc.Serve(ctx, a.routes(svc.Engine(signer)))
+	return svc.Serve(ctx, a.routes(svc.Engine()))
 }

@@ -3,6 +3,7 @@ module github.com/ticketing-go/ticketing/bench
 go 1.26.0
 
 require (
+	github.com/ticketing-go/ticketing/kit v0.0.0
 	github.com/tsenart/vegeta/v12 v12.13.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 )
@@ -23,3 +24,6 @@ require (
 )
 
 replace github.com/ticketing-go/ticketing/common => ../common
+
+// The workspace's own kit (the services' table and the dev stack's starter).
+replace github.com/ticketing-go/ticketing/kit => ../kit

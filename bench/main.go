@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +29,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 type row struct {
@@ -45,6 +48,7 @@ var (
 	outDir   = flag.String("out", "bench/results", "where the results file goes")
 	bus      = flag.String("bus", "stan", "event bus of the stack: stan or jetstream")
 	baseURL  = flag.String("url", "", "bench a running platform at this base URL (the gateway or the ingress) instead of starting one: only the scenarios that need nothing but its HTTP API")
+	only     = flag.String("only", "", "run one scenario on a fresh stack instead of all: "+strings.Join(slices.Sorted(maps.Keys(scenarios)), ", "))
 	caFile   = flag.String("ca", "", "PEM file of a certificate to trust besides the system's roots (a dev cluster's self-signed certificate or private CA)")
 	rows     []row
 	// tlsConfig is what every client of the bench verifies servers with.
@@ -61,6 +65,10 @@ func main() {
 		http.DefaultTransport.(*http.Transport).TLSClientConfig = tlsConfig
 	}
 	root, _ := os.Getwd()
+	if *only != "" {
+		runOnly(root, *only)
+		return
+	}
 	if *baseURL != "" {
 		remote(strings.TrimSuffix(*baseURL, "/"))
 		report()
@@ -88,15 +96,55 @@ func main() {
 			fail(err)
 		}
 		seller := signup()
-		eventLatency(seller, b, "fresh stack")
 		if b == *bus {
-			attack("ticket create direct", post(direct["tickets"]+"/api/tickets", seller, `{"title":"Bench","price":"20.00"}`), "fresh stack")
+			freshStack(st, seller, b)
+		} else {
+			eventLatency(seller, b, "fresh stack")
 		}
 		st.stop()
 	}
 	publishToHandler(root)
 	report()
 }
+
+// scenarios are what -only can run alone, each on a fresh stack.
+var scenarios = map[string]func(st *stack, seller string){
+	"two-replicas": func(st *stack, seller string) {
+		twoReplicas(st, seller, *bus, eventLatency(seller, *bus, "fresh stack, one process per service"))
+	},
+	"fresh": func(st *stack, seller string) { freshStack(st, seller, *bus) },
+}
+
+// freshStack is what the bench measures on a fresh stack of the main bus:
+// event latency with one process per service, then with two each of
+// tickets and orders, then ticket creation under load (last: it leaves a
+// backlog of events behind).
+func freshStack(st *stack, seller, bus string) {
+	one := eventLatency(seller, bus, "fresh stack")
+	twoReplicas(st, seller, bus, one)
+	attack("ticket create direct", post(direct["tickets"]+"/api/tickets", seller, `{"title":"Bench","price":"20.00"}`), "fresh stack, 400 tickets")
+}
+
+// runOnly runs one scenario on a fresh stack and writes its rows to
+// <date>-<name>.md, beside (not over) the full run's results.
+func runOnly(root, name string) {
+	run, ok := scenarios[name]
+	if !ok {
+		fail(fmt.Errorf("-only %s: no such scenario (have %s)", name, strings.Join(slices.Sorted(maps.Keys(scenarios)), ", ")))
+	}
+	fmt.Println("starting a fresh bench stack on", *bus, "…")
+	st, err := startStack(root, *bus)
+	if err != nil {
+		fail(err)
+	}
+	run(st, signup())
+	st.stop()
+	resultSuffix = "-" + name
+	report()
+}
+
+// resultSuffix tells a partial run's results file apart.
+var resultSuffix string
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
@@ -173,7 +221,7 @@ func listCost(st *stack, name string, clients int, d time.Duration) {
 func startup(st *stack) {
 	log, _ := os.ReadFile(st.log)
 	var parts []string
-	for _, svc := range []string{"auth", "tickets", "orders", "expiration", "payments"} {
+	for _, svc := range services.Names() {
 		for line := range strings.SplitSeq(string(log), "\n") {
 			f := strings.Fields(line)
 			if len(f) >= 5 && f[0] == "✓" && f[1] == svc && f[2] == "ready" && f[3] == "in" {
@@ -281,8 +329,11 @@ func doJSON(method, url, cookie, body string) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
-func createTicket(cookie string) string {
-	status, m := doJSON("POST", direct["tickets"]+"/api/tickets", cookie, `{"title":"Bench ticket","price":"20.00"}`)
+func createTicket(cookie string) string { return createTicketAt(direct["tickets"], cookie) }
+
+// createTicketAt creates a ticket through the tickets process at base.
+func createTicketAt(base, cookie string) string {
+	status, m := doJSON("POST", base+"/api/tickets", cookie, `{"title":"Bench ticket","price":"20.00"}`)
 	if status != 201 {
 		panic(fmt.Sprintf("create ticket: %d %v", status, m))
 	}
@@ -552,20 +603,26 @@ func waitReplica(id string) {
 // eventLatency: the ticket is created (201: written with its event) → the
 // orders replica has it, through the outbox relay, the bus and the orders
 // listener. The create request's own latency is noted beside it.
-func eventLatency(seller, bus, when string) {
+// With several tickets URLs the creates go to each in turn.
+func eventLatency(seller, bus, when string, ticketsURLs ...string) row {
 	const n = 200
+	if len(ticketsURLs) == 0 {
+		ticketsURLs = []string{direct["tickets"]}
+	}
 	var event, create []sample
-	for range n {
+	for i := range n {
 		t0 := time.Now()
-		id := createTicket(seller)
+		id := createTicketAt(ticketsURLs[i%len(ticketsURLs)], seller)
 		t1 := time.Now()
 		waitReplica(id)
 		event = append(event, sample{d: time.Since(t1)})
 		create = append(create, sample{d: t1.Sub(t0)})
 	}
 	c := summarize("(create request)", create, 0, "")
-	rows = append(rows, summarize("ticket created (201) → orders replica", event, 0,
-		fmt.Sprintf("%d tickets, one at a time, %s, %s; the create request itself: p50 %v, p99 %v", n, bus, when, c.p50.Round(10*time.Microsecond), c.p99.Round(10*time.Microsecond))))
+	r := summarize("ticket created (201) → orders replica", event, 0,
+		fmt.Sprintf("%d tickets, one at a time, %s, %s; the create request itself: p50 %v, p99 %v", n, bus, when, c.p50.Round(10*time.Microsecond), c.p99.Round(10*time.Microsecond)))
+	rows = append(rows, r)
+	return r
 }
 
 // grow inserts filler tickets straight into the tickets database until it
@@ -633,7 +690,7 @@ func rssAll() map[string]float64 {
 
 func rssLine(idle, loaded map[string]float64) string {
 	var parts []string
-	for _, name := range []string{"auth", "tickets", "orders", "expiration", "payments"} {
+	for _, name := range services.Names() {
 		parts = append(parts, fmt.Sprintf("%s %.1f → %.1f MB", name, idle[name], loaded[name]))
 	}
 	return strings.Join(parts, "; ")
@@ -709,6 +766,7 @@ func report() {
 	if remoteMode {
 		name += "-remote"
 	}
+	name += resultSuffix
 	path := filepath.Join(*outDir, name+".md")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

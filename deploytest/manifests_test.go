@@ -29,6 +29,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/ticketing-go/ticketing/deploytest/manifestrun"
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // repoRoot is the repository root relative to this package's directory
@@ -86,23 +87,27 @@ var noAutoscaler = map[string]string{
 }
 
 // goServices maps each Go service to the env vars it refuses to start without
-// (CONTRACT §8 and the conventions).
-var goServices = map[string][]string{
-	"auth":       {"JWT_KEY", "MONGO_URI"},
-	"tickets":    {"JWT_KEY", "MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"},
-	"orders":     {"JWT_KEY", "MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"},
-	"payments":   {"JWT_KEY", "MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID", "STRIPE_KEY"},
-	"expiration": {"MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"},
-}
+// (docs/contract.md, "Environment" and the conventions).
+// (the services' table, kit/services).
+var goServices = func() map[string][]string {
+	out := map[string][]string{}
+	for _, s := range services.All {
+		out[s.Name] = s.Required
+	}
+	return out
+}()
 
-// ingressRoutes is the routing the local gateway also reads from ingress.yaml.
-var ingressRoutes = []string{
-	"/api/users -> auth-srv:3000",
-	"/api/tickets -> tickets-srv:3000",
-	"/api/orders -> orders-srv:3000",
-	"/api/payments -> payments-srv:3000",
-	"/ -> client-srv:3000",
-}
+// ingressRoutes is the routing the local gateway also reads from ingress.yaml:
+// each service's route, then the client.
+var ingressRoutes = func() []string {
+	var out []string
+	for _, s := range services.All {
+		if s.Route != "" {
+			out = append(out, s.Route+" -> "+s.Backend()+":3000")
+		}
+	}
+	return append(out, "/ -> client-srv:3000")
+}()
 
 var scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()

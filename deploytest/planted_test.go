@@ -8,13 +8,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // TestPlantedMistakes proves the checks bite: each case breaks a correct
 // render in one way and must produce a matching problem.
 func TestPlantedMistakes(t *testing.T) {
 	images := map[string]bool{}
-	for _, img := range []string{"auth", "tickets", "orders", "expiration", "payments", "client", "stripe-mock"} {
+	for _, img := range append(services.Names(), "client", "stripe-mock") {
 		images["ticketing/"+img] = true
 	}
 	renders := map[string][]byte{"dev": render(t, "dev"), "prod": render(t, "prod"), "prod-stan": render(t, "prod-stan")}

@@ -14,6 +14,8 @@ import (
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/schema/latest"
 	skyaml "github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/yaml"
 	"github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/yamltags"
+
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // skaffoldInfo is what the manifest checks need from skaffold.yaml.
@@ -106,6 +108,7 @@ func TestSkaffoldConfig(t *testing.T) {
 	// Dockerfiles exist, build from the repo root, and their Go targets build.
 	work := workspaceModules(t)
 	var goTargets []string
+	built := map[string]bool{}
 	for _, a := range cfg.Build.Artifacts {
 		if a.Workspace != "." {
 			t.Errorf("%s: context %q, want . (the repository root)", a.ImageName, a.Workspace)
@@ -128,17 +131,32 @@ func TestSkaffoldConfig(t *testing.T) {
 			checkStripeMockDockerfile(t, string(text))
 			continue
 		}
-		if df != svc+"/Dockerfile" {
-			t.Errorf("%s: dockerfile %s, want %s/Dockerfile", a.ImageName, df, svc)
-		}
 		if svc == "client" {
+			if df != "client/Dockerfile" {
+				t.Errorf("%s: dockerfile %s, want client/Dockerfile", a.ImageName, df)
+			}
 			checkClientDockerfile(t, string(text))
 			if got := a.DockerArtifact.BuildArgs["NEXT_PUBLIC_STRIPE_KEY"]; got == nil || *got != "{{.NEXT_PUBLIC_STRIPE_KEY}}" {
 				t.Errorf("%s: buildArgs must pass NEXT_PUBLIC_STRIPE_KEY from the environment ({{.NEXT_PUBLIC_STRIPE_KEY}})", a.ImageName)
 			}
 			continue
 		}
+		if _, ok := services.Named(svc); !ok {
+			t.Errorf("%s: not a service of kit/services", a.ImageName)
+		}
+		if df != serviceDockerfile {
+			t.Errorf("%s: dockerfile %s, want %s (one for every Go service)", a.ImageName, df, serviceDockerfile)
+		}
+		if got := a.DockerArtifact.BuildArgs["SERVICE"]; got == nil || *got != svc {
+			t.Errorf("%s: buildArgs must set SERVICE: %s", a.ImageName, svc)
+		}
+		built[svc] = true
 		goTargets = append(goTargets, checkGoDockerfile(t, df, string(text), svc, work))
+	}
+	for _, name := range services.Names() {
+		if !built[name] {
+			t.Errorf("service %s (kit/services) has no artifact in skaffold.yaml", name)
+		}
 	}
 	if len(goTargets) == 0 {
 		return
@@ -152,7 +170,13 @@ func TestSkaffoldConfig(t *testing.T) {
 	}
 }
 
-var goBuildRE = regexp.MustCompile(`go build .*-trimpath .*-gcflags="\$\{SKAFFOLD_GO_GCFLAGS\}".* (\./[a-z]+)\s*$`)
+// serviceDockerfile builds every Go service, chosen by the SERVICE build
+// argument.
+const serviceDockerfile = "infra/service.Dockerfile"
+
+var distrolessRE = regexp.MustCompile(`(?m)^FROM gcr\.io/distroless/static-debian12:nonroot@sha256:[0-9a-f]{64}$`)
+
+var goBuildRE = regexp.MustCompile(`go build .*-trimpath .*-gcflags="\$\{SKAFFOLD_GO_GCFLAGS\}".* (\./\$\{SERVICE\})\s*$`)
 
 // checkGoDockerfile returns the package the Dockerfile builds.
 func checkGoDockerfile(t *testing.T, df, text, svc string, work []string) string {
@@ -166,8 +190,13 @@ func checkGoDockerfile(t *testing.T, df, text, svc string, work []string) string
 	if !strings.Contains(text, "--mount=type=cache,target=/go/pkg/mod") || strings.Contains(text, "/root/go/pkg/mod") {
 		t.Errorf("%s: the module cache mount must be /go/pkg/mod (the golang image's GOPATH)", df)
 	}
-	if !strings.Contains(text, "FROM gcr.io/distroless/static-debian12:nonroot") {
-		t.Errorf("%s: runtime must be gcr.io/distroless/static-debian12:nonroot", df)
+	// Pinned by digest: a floating tag would change the runtime under a
+	// rebuild.
+	if !distrolessRE.MatchString(text) {
+		t.Errorf("%s: runtime must be gcr.io/distroless/static-debian12:nonroot pinned by digest (@sha256:<64 hex>)", df)
+	}
+	if !strings.Contains(text, "ARG SERVICE") {
+		t.Errorf("%s: ARG SERVICE missing (the build argument naming the service)", df)
 	}
 	if !strings.Contains(text, "CGO_ENABLED=0") {
 		t.Errorf("%s: CGO_ENABLED=0 missing", df)
@@ -187,7 +216,7 @@ func checkGoDockerfile(t *testing.T, df, text, svc string, work []string) string
 			target = m[1]
 		}
 	}
-	for _, need := range []string{"go.work", "go.work.sum", "common", svc} {
+	for _, need := range []string{"go.work", "go.work.sum", "common", "${SERVICE}"} {
 		if !copies[need] {
 			t.Errorf("%s: does not COPY %s", df, need)
 		}
@@ -197,10 +226,10 @@ func checkGoDockerfile(t *testing.T, df, text, svc string, work []string) string
 			t.Errorf("%s: does not COPY %s/go.mod (module in go.work)", df, mod)
 		}
 	}
-	if target != "./"+svc {
-		t.Errorf("%s: go build target %q, want ./%s with -trimpath and SKAFFOLD_GO_GCFLAGS", df, target, svc)
+	if target != "./${SERVICE}" {
+		t.Errorf("%s: go build target %q, want ./${SERVICE} with -trimpath and SKAFFOLD_GO_GCFLAGS", df, target)
 	}
-	return target
+	return "./" + svc
 }
 
 // checkProdDropsStripeMock: prod pays through real Stripe, so its profile

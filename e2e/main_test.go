@@ -22,11 +22,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticketing-go/ticketing/kit/stackrun"
 )
 
 // The local stack's offset keeps it clear of `make run` (+0), the bench
@@ -37,7 +38,7 @@ const portOffset = 1000
 var (
 	// gateway is where the tests send every request: the local stack's
 	// gateway, or E2E_URL.
-	gateway = "http://127.0.0.1:9080"
+	gateway = stackrun.GatewayURL(portOffset)
 	// window is the orders' expiration window on the platform under test.
 	window = 3 * time.Second
 	// external is set when E2E_URL names a platform started elsewhere.
@@ -158,68 +159,14 @@ func startStack() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "e2e-")
-	if err != nil {
-		return nil, err
-	}
-	bin := filepath.Join(tmp, "bin")
-	// The binaries make run runs, built the same way.
-	build := exec.Command("make", "--no-print-directory", "build", "devstack", "BIN="+bin)
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("make build devstack: %v\n%s", err, out)
-	}
-	logs, err := os.Create(filepath.Join(tmp, "devstack.log"))
-	if err != nil {
-		return nil, err
-	}
-	// -stdin-lifeline: the stack stops when this process dies, however it
-	// dies, on every OS (the OS closes our end of its stdin).
-	cmd := exec.Command(filepath.Join(bin, "devstack"), "-data", filepath.Join(tmp, "data"), "-bin", bin,
-		"-port-offset", fmt.Sprint(portOffset), "-ingress", filepath.Join(root, "infra/k8s/base/ingress.yaml"),
-		"-client", filepath.Join(tmp, "no-client"), "-stdin-lifeline")
 	// EVENT_BUS from the environment picks the transport (make test runs
-	// the suite on both).
-	// Every test user signs up from this one address.
-	cmd.Env = append(os.Environ(), "EXPIRATION_WINDOW="+window.String(), "LOG_LEVEL=warn", "SIGNUP_BURST=10000")
-	cmd.Stdout, cmd.Stderr = logs, logs
-	lifeline, err := cmd.StdinPipe()
+	// the suite on both). Every test user signs up from this one address.
+	st, err := stackrun.Start(stackrun.Options{Root: root, Offset: portOffset, Prefix: "e2e-",
+		Env: []string{"EXPIRATION_WINDOW=" + window.String(), "LOG_LEVEL=warn", "SIGNUP_BURST=10000"}})
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = lifeline.Close() // the stack shuts down in order
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		_ = logs.Close()
-		_ = os.RemoveAll(tmp)
-	}
-	deadline := time.Now().Add(5 * time.Minute) // a cold stripe-mock build
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			out, _ := os.ReadFile(logs.Name())
-			return nil, fmt.Errorf("devstack exited: %v\n%s", err, out)
-		default:
-		}
-		if resp, err := http.Get(gateway + "/api/users/currentuser"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return stop, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	stop()
-	return nil, fmt.Errorf("the stack did not come up")
+	return st.Stop, nil
 }
 
 // user is a browser-like client keeping its session cookie. (net/http's

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/eventbus"
 	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // TestSoak runs a mixed load for SOAK_DURATION (default 45s) and then checks
@@ -167,10 +168,6 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// The services' own ports in the stack, for their /metrics.
-var direct = map[string]int{"auth": 3101 + portOffset, "tickets": 3102 + portOffset, "orders": 3103 + portOffset,
-	"expiration": 3104 + portOffset, "payments": 3105 + portOffset}
-
 func ticketField(t *testing.T, id, field string) any {
 	anon := &user{t: t, http: http.DefaultClient}
 	_, m := anon.do("GET", "/api/tickets/"+id, nil)
@@ -189,8 +186,9 @@ type sample struct {
 
 func sampleAll(t *testing.T) map[string]sample {
 	out := map[string]sample{}
-	for svc, port := range direct {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	for _, s := range services.All {
+		svc := s.Name
+		resp, err := http.Get(s.URL(portOffset) + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}

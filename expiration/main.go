@@ -11,6 +11,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/config"
 	"github.com/ticketing-go/ticketing/common/eventbus"
+	"github.com/ticketing-go/ticketing/common/lease"
 	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/service"
 	"github.com/ticketing-go/ticketing/expiration/timer"
@@ -29,28 +30,25 @@ func main() { service.Main("expiration", run) }
 
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "expiration", cfg.Base, stdout)
+	svc, err := service.Boot(ctx, "expiration", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	defer svc.Close(ctx)
-	store, err := timer.NewStore(ctx, svc.DB)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(timer.Collection), cfg.Outbox)
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Collection(), cfg.Outbox)
+	store, err := timer.NewStore(ctx, relay)
 	if err != nil {
 		return err
 	}
-	sched := newScheduler(store, relay, svc.Log, cfg.FiredRetention)
+	sched := newScheduler(store, lease.New(svc.DB.Collection(lease.Collection), "expiration-firing", firingLease), svc.Log, cfg.FiredRetention)
 
 	l := &listeners{store: store, sched: sched}
 	if err := svc.Listen(bus, l.all(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}
 	// No routes of its own: only health and metrics.
-	return svc.Run(ctx, svc.Engine(nil), bus, relay.Run, sched.run)
+	return svc.Run(ctx, svc.Engine(), bus, relay.Run, sched.run)
 }

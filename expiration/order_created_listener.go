@@ -16,8 +16,8 @@ type listeners struct {
 
 func (l *listeners) all(ackWait time.Duration, log *slog.Logger) []events.Listener {
 	return []events.Listener{
-		events.On(events.SubjectOrderCreated, events.GroupExpiration, ackWait, log, l.orderCreated),
-		events.On(events.SubjectOrderCancelled, events.GroupExpiration, ackWait, log, l.orderCancelled),
+		events.On(events.TopicOrderCreated, events.GroupExpiration, ackWait, log, l.orderCreated),
+		events.On(events.TopicOrderCancelled, events.GroupExpiration, ackWait, log, l.orderCancelled),
 	}
 }
 

@@ -5,17 +5,19 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ticketing-go/ticketing/common/outbox"
+	"github.com/ticketing-go/ticketing/common/lease"
 	"github.com/ticketing-go/ticketing/expiration/timer"
 )
 
 // scheduler fires timers when they fall due. It sleeps until the earliest
 // one, wakes early when a new timer is scheduled, and looks again at least
 // every maxSleep — other replicas may have added timers it was not told of.
-// Once a minute it deletes the timers that fired more than retain ago.
+// Once a minute it deletes the timers that fired more than retain ago. Only
+// the replica holding the firing lease fires and purges: the others would
+// only race it for the same timers (each fire is conditional anyway).
 type scheduler struct {
 	store     *timer.Store
-	relay     *outbox.Relay
+	lease     *lease.Lease
 	log       *slog.Logger
 	wake      chan struct{}
 	maxSleep  time.Duration
@@ -25,8 +27,12 @@ type scheduler struct {
 
 const purgeEvery = time.Minute
 
-func newScheduler(store *timer.Store, relay *outbox.Relay, log *slog.Logger, retain time.Duration) *scheduler {
-	return &scheduler{store: store, relay: relay, log: log, wake: make(chan struct{}, 1), maxSleep: time.Second, retain: retain}
+// firingLease is how long the firing lease lasts after each tick renews
+// it: a replica that died is replaced by another's scheduler after this.
+const firingLease = 10 * time.Second
+
+func newScheduler(store *timer.Store, l *lease.Lease, log *slog.Logger, retain time.Duration) *scheduler {
+	return &scheduler{store: store, lease: l, log: log, wake: make(chan struct{}, 1), maxSleep: time.Second, retain: retain}
 }
 
 // Wake makes the scheduler look again now.
@@ -56,11 +62,13 @@ func (s *scheduler) run(ctx context.Context) error {
 // tick fires what is due (overdue ones at once after a restart) and returns
 // how long to sleep.
 func (s *scheduler) tick(ctx context.Context) time.Duration {
-	fired, err := s.store.FireDue(ctx, time.Now())
-	if len(fired) > 0 {
-		s.relay.Kick(fired...)
+	if held, err := s.lease.Hold(ctx); !held || err != nil {
+		if err != nil {
+			s.log.Warn("taking the firing lease", "err", err)
+		}
+		return s.maxSleep
 	}
-	if err != nil {
+	if _, err := s.store.FireDue(ctx, time.Now()); err != nil {
 		s.log.Warn("firing due expirations", "err", err)
 		return s.maxSleep
 	}

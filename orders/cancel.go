@@ -44,7 +44,7 @@ func (a *api) cancelOrder(ctx context.Context, o order.Order) (bool, error) {
 		}
 		next := o
 		next.Status, next.Version = order.Cancelled, o.Version+1
-		ev, err := outbox.NewEvent(events.SubjectOrderCancelled, next.Cancelled())
+		ev, err := outbox.NewEvent(events.TopicOrderCancelled, next.Cancelled())
 		if err != nil {
 			return false, err
 		}
@@ -58,7 +58,6 @@ func (a *api) cancelOrder(ctx context.Context, o order.Order) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		a.relay.Kick(o.ID)
 		// The order is cancelled either way; a failed release leaves a claim
 		// of a cancelled order, which the next order takes over.
 		_ = a.store.Release(ctx, o.TicketID, o.ID)

@@ -42,7 +42,7 @@ func (a *api) create(c *gin.Context) error {
 	}
 	o := order.Order{ID: bson.NewObjectID(), UserID: user.ID, Status: order.Created,
 		ExpiresAt: a.now().Add(a.window).UTC().Truncate(1e6), TicketID: t.ID}
-	ev, err := outbox.NewEvent(events.SubjectOrderCreated, o.Created(t))
+	ev, err := outbox.NewEvent(events.TopicOrderCreated, o.Created(t))
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,6 @@ func (a *api) create(c *gin.Context) error {
 		_ = a.store.Release(context.WithoutCancel(c), t.ID, o.ID)
 		return err
 	}
-	a.relay.Kick(o.ID)
 	c.JSON(http.StatusCreated, o.View(t))
 	return nil
 }

@@ -1,10 +1,9 @@
-// Command orders is the purchase flow's core (CONTRACT §5): orders that
+// Command orders is the purchase flow's core (docs/contract.md, "Orders"): orders that
 // reserve a ticket atomically, expire, get cancelled or paid.
 package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -26,35 +25,30 @@ type settings struct {
 
 func main() { service.Main("orders", run) }
 
+// Validate checks what the environment's parsing cannot.
+func (s settings) Validate() error {
+	return config.Positive("EXPIRATION_WINDOW", s.Window)
+}
+
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	if cfg.Window <= 0 {
-		return fmt.Errorf("EXPIRATION_WINDOW: must be positive, got %s", cfg.Window)
-	}
-	signer, err := service.Signer(cfg.Session)
-	if err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "orders", cfg.Base, stdout)
+	svc, err := service.Boot(ctx, "orders", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	defer svc.Close(ctx)
-	store, err := order.NewStore(ctx, svc.DB)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(order.Collection), cfg.Outbox)
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Orders(), cfg.Outbox)
+	store, err := order.NewStore(ctx, relay)
 	if err != nil {
 		return err
 	}
 
-	a := &api{log: svc.Log, store: store, relay: relay, window: cfg.Window, now: time.Now}
+	a := &api{log: svc.Log, store: store, window: cfg.Window, now: time.Now}
 	if err := svc.Listen(bus, a.listeners(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}
-	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)
+	return svc.Run(ctx, a.routes(svc.Engine()), bus, relay.Run)
 }

@@ -35,14 +35,13 @@ func (a *api) paymentAuthorized(ctx context.Context, e events.PaymentAuthorized)
 		}
 		paid := o
 		paid.Status, paid.PaymentID, paid.Version = order.Complete, e.ID, o.Version+1
-		ev, err := outbox.NewEvent(events.SubjectOrderCompleted, paid.Completed())
+		ev, err := outbox.NewEvent(events.TopicOrderCompleted, paid.Completed())
 		if err != nil {
 			return err
 		}
 		if _, err := a.store.Pay(ctx, o, e.ID, now, ev); err != nil {
 			return err // ErrConflict: cancelled, expired or paid meanwhile; decide again
 		}
-		a.relay.Kick(o.ID)
 		return nil
 	})
 }

@@ -7,14 +7,12 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ticketing-go/ticketing/common/httpx"
-	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/orders/order"
 )
 
 type api struct {
 	log    *slog.Logger
 	store  *order.Store
-	relay  *outbox.Relay
 	window time.Duration
 	now    func() time.Time
 }

@@ -13,11 +13,11 @@ import (
 
 func (a *api) listeners(ackWait time.Duration, log *slog.Logger) []events.Listener {
 	return []events.Listener{
-		events.On(events.SubjectTicketCreated, events.GroupOrders, ackWait, log, a.ticketCreated),
-		events.On(events.SubjectTicketUpdated, events.GroupOrders, ackWait, log, a.ticketUpdated),
-		events.On(events.SubjectExpirationComplete, events.GroupOrders, ackWait, log, a.expirationComplete),
-		events.On(events.SubjectPaymentCreated, events.GroupOrders, ackWait, log, a.paymentCreated),
-		events.On(events.SubjectPaymentAuthorized, events.GroupOrders, ackWait, log, a.paymentAuthorized),
+		events.On(events.TopicTicketCreated, events.GroupOrders, ackWait, log, a.ticketCreated),
+		events.On(events.TopicTicketUpdated, events.GroupOrders, ackWait, log, a.ticketUpdated),
+		events.On(events.TopicExpirationComplete, events.GroupOrders, ackWait, log, a.expirationComplete),
+		events.On(events.TopicPaymentCreated, events.GroupOrders, ackWait, log, a.paymentCreated),
+		events.On(events.TopicPaymentAuthorized, events.GroupOrders, ackWait, log, a.paymentAuthorized),
 	}
 }
 

@@ -123,7 +123,7 @@ func (a *api) authorize(ctx context.Context, p payment.Payment) (payment.Payment
 		}
 		return p, err
 	}
-	ev, err := outbox.NewEvent(events.SubjectPaymentAuthorized, events.PaymentAuthorized{ID: p.ID.Hex(), OrderID: p.OrderID, StripeID: stripeID})
+	ev, err := outbox.NewEvent(events.TopicPaymentAuthorized, events.PaymentAuthorized{ID: p.ID.Hex(), OrderID: p.OrderID, StripeID: stripeID})
 	if err != nil {
 		return p, err
 	}
@@ -140,6 +140,5 @@ func (a *api) authorize(ctx context.Context, p payment.Payment) (payment.Payment
 	if err != nil {
 		return p, err
 	}
-	a.relay.Kick(p.ID)
 	return next, nil
 }

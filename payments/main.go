@@ -1,10 +1,9 @@
-// Command payments charges for orders through Stripe (CONTRACT §6): exactly
+// Command payments charges for orders through Stripe (docs/contract.md, "Payments"): exactly
 // the ticket's price in cents, once per order.
 package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -31,37 +30,32 @@ type settings struct {
 
 func main() { service.Main("payments", run) }
 
+// Validate checks what the environment's parsing cannot.
+func (s settings) Validate() error {
+	return config.Positive("PAYMENT_TIMEOUT", s.Timeout)
+}
+
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	signer, err := service.Signer(cfg.Session)
-	if err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "payments", cfg.Base, stdout)
+	svc, err := service.Boot(ctx, "payments", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	defer svc.Close(ctx)
-	if cfg.Timeout <= 0 {
-		return fmt.Errorf("PAYMENT_TIMEOUT: must be positive, got %s", cfg.Timeout)
-	}
-	store, err := payment.NewStore(ctx, svc.DB, 2*cfg.Timeout)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(payment.Collection), cfg.Outbox)
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Payments(), cfg.Outbox)
+	store, err := payment.NewStore(ctx, relay, 2*cfg.Timeout)
 	if err != nil {
 		return err
 	}
 
-	a := &api{log: svc.Log, store: store, relay: relay, charger: newStripeCharger(cfg.StripeKey, cfg.StripeAPIURL), now: time.Now,
+	a := &api{log: svc.Log, store: store, charger: newStripeCharger(cfg.StripeKey, cfg.StripeAPIURL), now: time.Now,
 		timeout: cfg.Timeout, staleAfter: 2 * cfg.Timeout, repairEvery: cfg.Timeout, refunds: newRefunds()}
 	svc.Metrics.Register(a.refunds)
 	if err := svc.Listen(bus, a.listeners(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}
-	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run, a.repair)
+	return svc.Run(ctx, a.routes(svc.Engine()), bus, relay.Run, a.repair)
 }

@@ -13,9 +13,9 @@ import (
 
 func (a *api) listeners(ackWait time.Duration, log *slog.Logger) []events.Listener {
 	return []events.Listener{
-		events.On(events.SubjectOrderCreated, events.GroupPayments, ackWait, log, a.orderCreated),
-		events.On(events.SubjectOrderCancelled, events.GroupPayments, ackWait, log, a.orderCancelled),
-		events.On(events.SubjectOrderCompleted, events.GroupPayments, ackWait, log, a.orderCompleted),
+		events.On(events.TopicOrderCreated, events.GroupPayments, ackWait, log, a.orderCreated),
+		events.On(events.TopicOrderCancelled, events.GroupPayments, ackWait, log, a.orderCancelled),
+		events.On(events.TopicOrderCompleted, events.GroupPayments, ackWait, log, a.orderCompleted),
 	}
 }
 

@@ -9,14 +9,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ticketing-go/ticketing/common/httpx"
-	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/payments/payment"
 )
 
 type api struct {
 	log     *slog.Logger
 	store   *payment.Store
-	relay   *outbox.Relay
 	charger charger
 	now     func() time.Time
 	// timeout bounds how long a request waits for the orders service's

@@ -99,15 +99,11 @@ func (a *api) capture(ctx context.Context, p payment.Payment) (payment.Payment, 
 	if err := a.charger.Capture(ctx, p.StripeID, "capture-"+p.OrderID); err != nil {
 		return p, err
 	}
-	ev, err := outbox.NewEvent(events.SubjectPaymentCreated, events.PaymentCreated{ID: p.ID.Hex(), OrderID: p.OrderID, StripeID: p.StripeID})
+	ev, err := outbox.NewEvent(events.TopicPaymentCreated, events.PaymentCreated{ID: p.ID.Hex(), OrderID: p.OrderID, StripeID: p.StripeID})
 	if err != nil {
 		return p, err
 	}
-	if p, err = a.store.Move(ctx, p, payment.Captured, "", &ev); err != nil {
-		return p, err
-	}
-	a.relay.Kick(p.ID)
-	return p, nil
+	return a.store.Move(ctx, p, payment.Captured, "", &ev)
 }
 
 // release lets the authorization of an order that was not paid by it go. A

@@ -18,14 +18,13 @@ func (a *api) create(c *gin.Context) error {
 	}
 	user, _ := httpx.CurrentUser(c)
 	t := ticket.New(req.Title, *req.Price, user.ID)
-	ev, err := outbox.NewEvent(events.SubjectTicketCreated, t.Created())
+	ev, err := outbox.NewEvent(events.TopicTicketCreated, t.Created())
 	if err != nil {
 		return err
 	}
 	if err := a.tickets.Create(c, t, ev); err != nil {
 		return err
 	}
-	a.relay.Kick(t.ID)
 	c.JSON(http.StatusCreated, t.View())
 	return nil
 }

@@ -1,4 +1,4 @@
-// Command tickets is the marketplace's inventory (CONTRACT §4): tickets for
+// Command tickets is the marketplace's inventory (docs/contract.md, "Tickets"): tickets for
 // sale, their edits, and their reservation by orders, announced as events
 // through a transactional outbox.
 package main
@@ -25,31 +25,24 @@ func main() { service.Main("tickets", run) }
 
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings
-	if err := config.Load(&cfg, getenv); err != nil {
-		return err
-	}
-	signer, err := service.Signer(cfg.Session)
-	if err != nil {
-		return err
-	}
-	svc, err := service.Start(ctx, "tickets", cfg.Base, stdout)
+	svc, err := service.Boot(ctx, "tickets", &cfg, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	defer svc.Close(ctx)
-	store, err := ticket.NewMongoStore(ctx, svc.DB)
+	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, svc.DB.Collection(ticket.Collection), cfg.Outbox)
 	if err != nil {
 		return err
 	}
-	bus, relay, err := svc.OutboxWith(ctx, cfg.Bus, store.Collection(), cfg.Outbox)
+	store, err := ticket.NewMongoStore(ctx, relay)
 	if err != nil {
 		return err
 	}
 
-	l := &listeners{tickets: store, relay: relay}
+	l := &listeners{tickets: store}
 	if err := svc.Listen(bus, l.all(cfg.Bus.AckWait, svc.Log)...); err != nil {
 		return err
 	}
-	a := &api{tickets: store, relay: relay}
-	return svc.Run(ctx, a.routes(svc.Engine(signer)), bus, relay.Run)
+	a := &api{tickets: store}
+	return svc.Run(ctx, a.routes(svc.Engine()), bus, relay.Run)
 }

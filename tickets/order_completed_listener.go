@@ -16,7 +16,7 @@ var errNotYetReserved = errors.New("ticket is not reserved by the completed orde
 // orderCompleted marks the ticket sold. It is a change of the ticket, so it
 // takes the next version and announces it with a ticket:updated that keeps
 // the orderId: the orders replica applies it as a no-op, and every version
-// of a ticket is still announced exactly once (CONTRACT §4, §7).
+// of a ticket is still announced exactly once (docs/contract.md, "Tickets" and "Events").
 func (l *listeners) orderCompleted(ctx context.Context, e events.OrderCompleted) error {
 	return l.change(ctx, e.Ticket.ID, func(t ticket.Ticket) (bool, error) {
 		switch {

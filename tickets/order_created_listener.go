@@ -17,14 +17,13 @@ import (
 
 type listeners struct {
 	tickets ticket.Store
-	relay   *outbox.Relay
 }
 
 func (l *listeners) all(ackWait time.Duration, log *slog.Logger) []events.Listener {
 	return []events.Listener{
-		events.On(events.SubjectOrderCreated, events.GroupTickets, ackWait, log, l.orderCreated),
-		events.On(events.SubjectOrderCancelled, events.GroupTickets, ackWait, log, l.orderCancelled),
-		events.On(events.SubjectOrderCompleted, events.GroupTickets, ackWait, log, l.orderCompleted),
+		events.On(events.TopicOrderCreated, events.GroupTickets, ackWait, log, l.orderCreated),
+		events.On(events.TopicOrderCancelled, events.GroupTickets, ackWait, log, l.orderCancelled),
+		events.On(events.TopicOrderCompleted, events.GroupTickets, ackWait, log, l.orderCompleted),
 	}
 }
 
@@ -73,7 +72,7 @@ func (l *listeners) change(ctx context.Context, hexID string, want func(ticket.T
 			return err
 		}
 		next := t.Next(fn)
-		ev, err := outbox.NewEvent(events.SubjectTicketUpdated, next.Updated())
+		ev, err := outbox.NewEvent(events.TopicTicketUpdated, next.Updated())
 		if err != nil {
 			return err
 		}
@@ -84,7 +83,6 @@ func (l *listeners) change(ctx context.Context, hexID string, want func(ticket.T
 		if err != nil {
 			return err
 		}
-		l.relay.Kick(next.ID)
 		return nil
 	}
 	return fmt.Errorf("ticket %s keeps changing; retrying later", hexID)

@@ -4,13 +4,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ticketing-go/ticketing/common/httpx"
-	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/tickets/ticket"
 )
 
 type api struct {
 	tickets ticket.Store
-	relay   *outbox.Relay
 }
 
 // routes is the whole HTTP surface of the tickets service.

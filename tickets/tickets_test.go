@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -422,12 +423,14 @@ func TestEventWrittenBeforeACrashIsPublishedAfterRestart(t *testing.T) {
 	}
 	defer client.Disconnect(ctx)
 	db := client.Database(e.mongoURI[strings.LastIndex(e.mongoURI, "/")+1:])
-	store, err := ticket.NewMongoStore(ctx, db)
+	// A relay that never runs: the process dies before it publishes.
+	dead := outbox.NewRelayWith(db.Collection(ticket.Collection), nil, slog.New(slog.DiscardHandler), outbox.Config{})
+	store, err := ticket.NewMongoStore(ctx, dead)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tk := ticket.New("Orphan", 500, e.owner)
-	ev, _ := outbox.NewEvent(events.SubjectTicketCreated, tk.Created())
+	ev, _ := outbox.NewEvent(events.TopicTicketCreated, tk.Created())
 	if err := store.Create(ctx, tk, ev); err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (a *api) update(c *gin.Context) error {
 		return apperr.Conflict("Ticket")
 	}
 	next := t.Next(func(n *ticket.Ticket) { n.Title, n.Price = req.Title, *req.Price })
-	ev, err := outbox.NewEvent(events.SubjectTicketUpdated, next.Updated())
+	ev, err := outbox.NewEvent(events.TopicTicketUpdated, next.Updated())
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,6 @@ func (a *api) update(c *gin.Context) error {
 		}
 		return err
 	}
-	a.relay.Kick(next.ID)
 	c.JSON(http.StatusOK, next.View())
 	return nil
 }

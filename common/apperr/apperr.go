@@ -1,5 +1,5 @@
 // Package apperr is the platform's one error type and its mapping to the
-// error envelope of CONTRACT §1: {"errors":[{"message":"...","field":"..."}]}.
+// error envelope of docs/contract.md, "HTTP": {"errors":[{"message":"...","field":"..."}]}.
 //
 // Handlers return *Error values (or wrap them); a single middleware renders
 // them. Anything that is not an *Error becomes a 500 with a generic message,

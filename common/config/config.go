@@ -101,3 +101,19 @@ type Session struct {
 	JWTTTL       time.Duration `env:"JWT_TTL" envDefault:"24h"`
 	CookieSecure bool          `env:"COOKIE_SECURE" envDefault:"true"`
 }
+
+// BaseSettings is the Base a service's settings embed (service.Boot finds
+// it through this method).
+func (b Base) BaseSettings() Base { return b }
+
+// SessionSettings is the Session a service's settings embed, if they do
+// (service.Boot then builds the session signer).
+func (s Session) SessionSettings() Session { return s }
+
+// Positive refuses a duration that is not positive, naming its variable.
+func Positive(name string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("%s: must be positive, got %s", name, d)
+	}
+	return nil
+}

@@ -1,4 +1,4 @@
-// Package events is the platform's event contract (CONTRACT §7): the
+// Package events is the platform's event contract (docs/contract.md, "Events"): the
 // subjects, one payload per subject with its exact JSON fields, and the
 // transport-neutral publisher and listener. Transports (stanbus, jsbus) are
 // the only importers of their client libraries; services never see which one
@@ -28,16 +28,20 @@ const (
 )
 
 // The subjects this platform adds to the original's, for its one outcome per
-// order (CONTRACT §6): payments asks, orders decides.
+// order (docs/contract.md, "Payments"): payments asks, orders decides.
 const (
 	SubjectPaymentAuthorized = "payment:authorized"
 	SubjectOrderCompleted    = "order:completed"
 )
 
 // Subjects lists every subject, for transports that declare them up front.
-var Subjects = []string{SubjectTicketCreated, SubjectTicketUpdated, SubjectOrderCreated,
-	SubjectOrderCancelled, SubjectExpirationComplete, SubjectPaymentCreated,
-	SubjectPaymentAuthorized, SubjectOrderCompleted}
+var Subjects = func() []string {
+	out := make([]string, len(Topics))
+	for i, t := range Topics {
+		out[i] = t.Subject()
+	}
+	return out
+}()
 
 // The queue groups (also the durable names), one per consuming service.
 const (
@@ -178,15 +182,6 @@ func Known(subject string) bool { return slices.Contains(Subjects, subject) }
 // Publisher publishes one message; it returns once the bus has stored it.
 type Publisher interface {
 	Publish(ctx context.Context, subject string, data []byte) error
-}
-
-// Publish marshals payload and publishes it on subject.
-func Publish(ctx context.Context, p Publisher, subject string, payload any) error {
-	data, err := json.Marshal(payload)
-	if err != nil {
-		return fmt.Errorf("events: marshal %s: %w", subject, err)
-	}
-	return p.Publish(ctx, subject, data)
 }
 
 // Message is one delivery to a listener.

@@ -9,7 +9,7 @@ import (
 	"github.com/ticketing-go/ticketing/common/events"
 )
 
-// The exact wire forms of CONTRACT §7, as the Node services send them.
+// The exact wire forms of docs/contract.md, "Events", as the Node services send them.
 func TestPayloadWireForms(t *testing.T) {
 	expires := time.Date(2026, 11, 28, 20, 40, 0, 123_456_789, time.FixedZone("CET", 3600))
 	for _, tc := range []struct {
@@ -91,7 +91,7 @@ func (r *recorder) Publish(_ context.Context, subject string, data []byte) error
 
 func TestPublishMarshals(t *testing.T) {
 	var r recorder
-	if err := events.Publish(t.Context(), &r, events.SubjectExpirationComplete, events.ExpirationComplete{OrderID: "o1"}); err != nil {
+	if err := events.Publish(t.Context(), &r, events.TopicExpirationComplete, events.ExpirationComplete{OrderID: "o1"}); err != nil {
 		t.Fatal(err)
 	}
 	if r.subject != "expiration:complete" || r.data != `{"orderId":"o1"}` {

@@ -1,6 +1,6 @@
 // Package httpx is the gin plumbing every service shares: request ids,
 // logging, recovery, metrics, the body limit, the session, and the single
-// place where errors become the envelope of CONTRACT §1.
+// place where errors become the envelope of docs/contract.md, "HTTP".
 package httpx
 
 import (
@@ -22,7 +22,7 @@ import (
 	"github.com/ticketing-go/ticketing/common/session"
 )
 
-// MaxBody is the largest request body accepted (CONTRACT §1: over it, 413).
+// MaxBody is the largest request body accepted (docs/contract.md, "HTTP": over it, 413).
 const MaxBody = 1 << 20
 
 const (
@@ -192,7 +192,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 func nosniff(c *gin.Context) { c.Header("X-Content-Type-Options", "nosniff") }
 
 // jsonBodies refuses, before anything reads it, a body that is not
-// application/json (CONTRACT §1). A plain cross-site HTML form can send
+// application/json (docs/contract.md, "HTTP"). A plain cross-site HTML form can send
 // text/plain, form-urlencoded or multipart without a CORS preflight, but
 // never application/json; taking only that type is what stops a form on
 // another site from signing a visitor in or up.

@@ -1,5 +1,5 @@
 // Package money holds amounts as whole cents, so prices travel through JSON,
-// MongoDB and Stripe without floating-point rounding (CONTRACT §4, §6).
+// MongoDB and Stripe without floating-point rounding (docs/contract.md, "Tickets" and "Payments").
 package money
 
 import (
@@ -125,7 +125,7 @@ func (c Cents) String() string {
 func (c Cents) MarshalJSON() ([]byte, error) { return []byte(c.String()), nil }
 
 // UnmarshalJSON reads a JSON number, or a string holding one — the browser
-// client sends prices as strings such as "20.00" (CONTRACT §4). null leaves
+// client sends prices as strings such as "20.00" (docs/contract.md, "Tickets"). null leaves
 // c unchanged, as encoding/json does for built-in types.
 func (c *Cents) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {

@@ -1,5 +1,5 @@
 // Package replica keeps a service's copy of another service's entity in step
-// with that entity's events (CONTRACT §7): version N is applied only on top
+// with that entity's events (docs/contract.md, "Events"): version N is applied only on top
 // of N-1; an event for a version already applied is a harmless duplicate
 // (acknowledge it); one that skips ahead must wait (do not acknowledge it, so
 // the bus redelivers it after the ones it depends on).

@@ -36,13 +36,50 @@ import (
 
 // Service is a started service's shared parts.
 type Service struct {
-	Name    string
+	Name string
+	// Signer verifies and issues sessions; nil for a service without them.
+	Signer  *session.Signer
 	Log     *slog.Logger
 	Mongo   *mongo.Client
 	DB      *mongo.Database
 	Health  *health.Checker
 	Metrics *metrics.Metrics
 	base    config.Base
+}
+
+// Settings is a service's configuration: a pointer to a struct that embeds
+// config.Base, and config.Session if the service has sessions. When it has
+// a Validate method, Boot calls it: the checks config.Load cannot make, done
+// before anything connects.
+type Settings interface {
+	BaseSettings() config.Base
+}
+
+// Boot is every service's start: it loads settings from getenv, checks
+// them, builds the session signer (settings that embed config.Session), and
+// starts the service (Start). The caller closes it.
+func Boot(ctx context.Context, name string, settings Settings, getenv func(string) string, stdout io.Writer) (*Service, error) {
+	if err := config.Load(settings, getenv); err != nil {
+		return nil, err
+	}
+	if v, ok := settings.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	var signer *session.Signer
+	if s, ok := settings.(interface{ SessionSettings() config.Session }); ok {
+		var err error
+		if signer, err = Signer(s.SessionSettings()); err != nil {
+			return nil, err
+		}
+	}
+	svc, err := Start(ctx, name, settings.BaseSettings(), stdout)
+	if err != nil {
+		return nil, err
+	}
+	svc.Signer = signer
+	return svc, nil
 }
 
 // Start builds the logger and connects the database (waiting for it).
@@ -77,10 +114,10 @@ func Signer(cfg config.Session) (*session.Signer, error) {
 	return s, nil
 }
 
-// Engine returns a gin engine with the shared middleware and health routes.
-// signer may be nil for a service without sessions.
-func (s *Service) Engine(signer *session.Signer) *gin.Engine {
-	return httpx.New(httpx.Options{Logger: s.Log, Health: s.Health, Metrics: s.Metrics, Signer: signer, Unavailable: mongox.IsUnavailable,
+// Engine returns a gin engine with the shared middleware and health routes
+// (sessions read with s.Signer, if the service has one).
+func (s *Service) Engine() *gin.Engine {
+	return httpx.New(httpx.Options{Logger: s.Log, Health: s.Health, Metrics: s.Metrics, Signer: s.Signer, Unavailable: mongox.IsUnavailable,
 		TrustedProxies: s.base.TrustedProxies})
 }
 
@@ -147,14 +184,6 @@ func Main(name string, run func(ctx context.Context, args []string, getenv func(
 		stop()
 		os.Exit(1)
 	}
-}
-
-// Outbox connects the event bus (waiting for it), makes it part of
-// readiness, and builds the outbox relay for coll with its metrics.
-//
-// Deprecated: use OutboxWith, which takes the relay's whole timing.
-func (s *Service) Outbox(ctx context.Context, cfg eventbus.Config, coll *mongo.Collection, interval time.Duration) (events.Bus, *outbox.Relay, error) {
-	return s.OutboxWith(ctx, cfg, coll, outbox.Config{Interval: interval, IdleInterval: interval})
 }
 
 // OutboxWith connects the event bus (waiting for it), makes it part of

@@ -1,7 +1,7 @@
 // Package session issues and verifies the platform's session: a JWT (HS256)
 // carried in the cookie "express:sess" whose value is standard base64 of
 // {"jwt":"<token>"} — the format of the Node app's cookie-session, so its
-// clients keep working (CONTRACT §2).
+// clients keep working (docs/contract.md, "Session").
 package session
 
 import (

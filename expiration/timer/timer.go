@@ -26,23 +26,28 @@ type Timer struct {
 	FiredAt   time.Time `bson:"firedAt,omitempty"`
 }
 
-// Store keeps the timers.
-type Store struct{ c *mongo.Collection }
+// Collection is the timers' collection.
+const Collection = "timers"
 
-// NewStore returns the store, with an index for "the next one due".
-func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
-	c := db.Collection("timers")
+// Store keeps the timers; a firing is written through the outbox relay,
+// which gets its event with the write.
+type Store struct {
+	c  *mongo.Collection
+	ob *outbox.Relay
+}
+
+// NewStore returns the store on the relay's collection, with an index for
+// "the next one due".
+func NewStore(ctx context.Context, ob *outbox.Relay) (*Store, error) {
+	c := ob.Collection()
 	_, err := c.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: "fired", Value: 1}, {Key: "expiresAt", Value: 1}}, Options: options.Index().SetName("due"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("timers: creating index: %w", err)
 	}
-	return &Store{c: c}, nil
+	return &Store{c: c, ob: ob}, nil
 }
-
-// Collection is the timers collection (for the outbox relay).
-func (s *Store) Collection() *mongo.Collection { return s.c }
 
 // Schedule stores a timer; scheduling one twice (a redelivered
 // order:created) keeps the first.
@@ -54,11 +59,20 @@ func (s *Store) Schedule(ctx context.Context, t Timer) error {
 	return nil
 }
 
-// Cancel forgets an order's timer unless it already fired.
+// Cancel retires an order's timer unless it already fired: it is marked
+// done without an event (fired, cancelled), kept like a fired one for the
+// retention and then purged. order:cancelled and order:created travel on
+// different subjects, so a cancel can come first: it then leaves that mark
+// in the timer's place, and the late order:created schedules nothing.
 func (s *Store) Cancel(ctx context.Context, orderID string) error {
-	_, err := s.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: orderID}, {Key: "fired", Value: false}})
+	_, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: orderID}, {Key: "fired", Value: false}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "fired", Value: true}, {Key: "firedAt", Value: time.Now()}, {Key: "cancelled", Value: true}}}},
+		options.UpdateOne().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		return nil // it fired already: the orders service ignores that for a cancelled order
+	}
 	if err != nil {
-		return fmt.Errorf("timers: delete: %w", err)
+		return fmt.Errorf("timers: cancel: %w", err)
 	}
 	return nil
 }
@@ -66,7 +80,7 @@ func (s *Store) Cancel(ctx context.Context, orderID string) error {
 // FireDue fires every timer due at now and returns the orders this call
 // fired. Each fire is `fired: false → true` plus the event, in one write:
 // two replicas racing for a timer cannot both fire it.
-func (s *Store) FireDue(ctx context.Context, now time.Time) ([]any, error) {
+func (s *Store) FireDue(ctx context.Context, now time.Time) ([]string, error) {
 	cur, err := s.c.Find(ctx, bson.D{{Key: "fired", Value: false}, {Key: "expiresAt", Value: bson.D{{Key: "$lte", Value: now}}}},
 		options.Find().SetSort(bson.D{{Key: "expiresAt", Value: 1}}).SetLimit(500))
 	if err != nil {
@@ -76,18 +90,18 @@ func (s *Store) FireDue(ctx context.Context, now time.Time) ([]any, error) {
 	if err := cur.All(ctx, &due); err != nil {
 		return nil, fmt.Errorf("timers: find due: %w", err)
 	}
-	var fired []any
+	var fired []string
 	for _, t := range due {
-		ev, err := outbox.NewEvent(events.SubjectExpirationComplete, events.ExpirationComplete{OrderID: t.OrderID})
+		ev, err := outbox.NewEvent(events.TopicExpirationComplete, events.ExpirationComplete{OrderID: t.OrderID})
 		if err != nil {
 			return fired, err
 		}
-		res, err := s.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: t.OrderID}, {Key: "fired", Value: false}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "fired", Value: true}, {Key: "firedAt", Value: now}}}, outbox.Push(ev)})
+		ok, err := s.ob.Update(ctx, t.OrderID, bson.D{{Key: "fired", Value: false}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "fired", Value: true}, {Key: "firedAt", Value: now}}}}, ev)
 		if err != nil {
 			return fired, fmt.Errorf("timers: fire: %w", err)
 		}
-		if res.ModifiedCount == 1 {
+		if ok {
 			fired = append(fired, t.OrderID)
 		}
 	}

@@ -1,6 +1,7 @@
 package timer
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 // and so does one that fired recently.
 func TestPurgeKeepsUnpublishedEvents(t *testing.T) {
 	ctx := t.Context()
-	s, err := NewStore(ctx, mongokit.Database(t))
+	// A relay that is never run: what it would publish stays in the outbox.
+	relay := outbox.NewRelayWith(mongokit.Database(t).Collection(Collection), nil, slog.New(slog.DiscardHandler), outbox.Config{})
+	s, err := NewStore(ctx, relay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,5 +67,37 @@ func TestPurgeKeepsUnpublishedEvents(t *testing.T) {
 	}
 	if len(left) != 2 || left[0].OrderID != "recent" || left[1].OrderID != "waiting" {
 		t.Fatalf("left %+v, want the recent one and the one whose event is unpublished", left)
+	}
+}
+
+// A cancel that overtakes its order's creation (they travel on different
+// subjects) leaves a mark, so the late creation schedules nothing and the
+// cancelled order never expires; a cancel after firing changes nothing.
+func TestCancelBeforeScheduleNeverFires(t *testing.T) {
+	ctx := t.Context()
+	relay := outbox.NewRelayWith(mongokit.Database(t).Collection(Collection), nil, slog.New(slog.DiscardHandler), outbox.Config{})
+	s, err := NewStore(ctx, relay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := s.Cancel(ctx, "early"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Schedule(ctx, Timer{OrderID: "early", ExpiresAt: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Schedule(ctx, Timer{OrderID: "fired", ExpiresAt: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	fired, err := s.FireDue(ctx, now)
+	if err != nil || len(fired) != 1 || fired[0] != "fired" {
+		t.Fatalf("fired %v, %v; want only the order not cancelled", fired, err)
+	}
+	if err := s.Cancel(ctx, "fired"); err != nil {
+		t.Fatalf("cancel after firing: %v", err)
+	}
+	if _, ok, err := s.Next(ctx); ok || err != nil {
+		t.Fatalf("a timer still pending (%v, %v)", ok, err)
 	}
 }

@@ -46,7 +46,7 @@ func Run(t *testing.T, newServer func(t *testing.T) Server) {
 		subscribe(t, bus, events.SubjectOrderCreated, events.GroupOrders, 0, orders)
 
 		want := events.TicketCreated{ID: "t1", Version: 0, Title: "concert", Price: money.Cents(1999), UserID: "u1"}
-		if err := events.Publish(ctxFor(t), bus, events.SubjectTicketCreated, want); err != nil {
+		if err := events.Publish(ctxFor(t), bus, events.TopicTicketCreated, want); err != nil {
 			t.Fatal(err)
 		}
 		publish(t, bus, events.SubjectTicketCreated, "2", "3")

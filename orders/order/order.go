@@ -13,7 +13,7 @@ import (
 	"github.com/ticketing-go/ticketing/common/money"
 )
 
-// Status is an order's state (CONTRACT §5).
+// Status is an order's state (docs/contract.md, "Orders").
 type Status string
 
 // The statuses of the original app.

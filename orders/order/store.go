@@ -10,12 +10,19 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/ticketing-go/ticketing/common/lease"
 	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/replica"
 )
 
+// Collection is the orders' collection.
+const Collection = "orders"
+
 // Store keeps orders and the ticket replica in the service's database.
+// Orders are written through their outbox relay: every write that changes
+// one hands its event to the relay.
 type Store struct {
+	ob      *outbox.Relay
 	orders  *mongo.Collection
 	tickets *mongo.Collection
 	// orphanAge is how old a claim whose order was never written must be
@@ -24,9 +31,11 @@ type Store struct {
 	orphanAge time.Duration
 }
 
-// NewStore returns the store and declares its indexes.
-func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
-	s := &Store{orders: db.Collection("orders"), tickets: db.Collection("tickets"), orphanAge: time.Minute}
+// NewStore returns the store on the relay's collection and the ticket
+// replica beside it, and declares its indexes.
+func NewStore(ctx context.Context, ob *outbox.Relay) (*Store, error) {
+	db := ob.Collection().Database()
+	s := &Store{ob: ob, orders: ob.Collection(), tickets: db.Collection("tickets"), orphanAge: time.Minute}
 	_, err := s.orders.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: "userId", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("by_user"),
 	})
@@ -35,9 +44,6 @@ func NewStore(ctx context.Context, db *mongo.Database) (*Store, error) {
 	}
 	return s, nil
 }
-
-// Orders is the orders collection (for the outbox relay).
-func (s *Store) Orders() *mongo.Collection { return s.orders }
 
 var noOutbox = bson.D{{Key: outbox.Field, Value: 0}}
 
@@ -91,8 +97,8 @@ func (s *Store) UpdateTicket(ctx context.Context, t Ticket) (replica.Outcome, er
 // never written because of a crash) is taken over, again conditionally on
 // that exact holder.
 func (s *Store) Claim(ctx context.Context, ticketID, orderID bson.ObjectID) error {
-	free := bson.D{{Key: "_id", Value: ticketID}, {Key: "claim", Value: bson.D{{Key: "$exists", Value: false}}}}
-	if ok, err := s.setClaim(ctx, free, orderID); ok || err != nil {
+	free := bson.D{{Key: "claim", Value: bson.D{{Key: "$exists", Value: false}}}}
+	if ok, err := s.setClaim(ctx, ticketID, free, orderID); ok || err != nil {
 		return err
 	}
 	t, err := s.Ticket(ctx, ticketID)
@@ -113,7 +119,7 @@ func (s *Store) Claim(ctx context.Context, ticketID, orderID bson.ObjectID) erro
 	case holder.Status.Active():
 		return ErrReserved
 	}
-	taken, err := s.setClaim(ctx, bson.D{{Key: "_id", Value: ticketID}, {Key: "claim", Value: t.Claim}}, orderID)
+	taken, err := s.setClaim(ctx, ticketID, bson.D{{Key: "claim", Value: t.Claim}}, orderID)
 	if err != nil {
 		return err
 	}
@@ -123,12 +129,14 @@ func (s *Store) Claim(ctx context.Context, ticketID, orderID bson.ObjectID) erro
 	return nil
 }
 
-func (s *Store) setClaim(ctx context.Context, filter bson.D, orderID bson.ObjectID) (bool, error) {
-	res, err := s.tickets.UpdateOne(ctx, filter, bson.D{{Key: "$set", Value: bson.D{{Key: "claim", Value: orderID}}}})
+// setClaim makes orderID the ticket's claim while the claim is still held
+// as read (none, or the stale holder).
+func (s *Store) setClaim(ctx context.Context, ticketID bson.ObjectID, held bson.D, orderID bson.ObjectID) (bool, error) {
+	ok, err := lease.TakeOver(ctx, s.tickets, ticketID, held, bson.D{{Key: "$set", Value: bson.D{{Key: "claim", Value: orderID}}}})
 	if err != nil {
 		return false, fmt.Errorf("orders: claim ticket: %w", err)
 	}
-	return res.MatchedCount == 1, nil
+	return ok, nil
 }
 
 // Release frees the ticket if order still holds it.
@@ -141,14 +149,9 @@ func (s *Store) Release(ctx context.Context, ticketID, orderID bson.ObjectID) er
 	return nil
 }
 
-type orderDoc struct {
-	Order  `bson:",inline"`
-	Outbox []outbox.Event `bson:"outbox"`
-}
-
 // Insert stores a new order with its order:created event.
 func (s *Store) Insert(ctx context.Context, o Order, ev outbox.Event) error {
-	if _, err := s.orders.InsertOne(ctx, orderDoc{Order: o, Outbox: []outbox.Event{ev}}); err != nil {
+	if err := s.ob.Insert(ctx, o.ID, o, ev); err != nil {
 		return fmt.Errorf("orders: insert: %w", err)
 	}
 	return nil
@@ -185,14 +188,15 @@ func (s *Store) ByUser(ctx context.Context, userID string) ([]Order, error) {
 // with ev when there is one. ErrConflict if the order changed meanwhile.
 func (s *Store) Transition(ctx context.Context, o Order, next Status, ev *outbox.Event) (Order, error) {
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: next}, {Key: "version", Value: o.Version + 1}}}}
+	var evs []outbox.Event
 	if ev != nil {
-		update = append(update, outbox.Push(*ev))
+		evs = append(evs, *ev)
 	}
-	res, err := s.orders.UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version}}, update)
+	ok, err := s.ob.Update(ctx, o.ID, bson.D{{Key: "version", Value: o.Version}}, update, evs...)
 	if err != nil {
 		return Order{}, fmt.Errorf("orders: update: %w", err)
 	}
-	if res.MatchedCount == 0 {
+	if !ok {
 		return Order{}, ErrConflict
 	}
 	o.Status, o.Version = next, o.Version+1
@@ -207,17 +211,17 @@ func (s *Store) Transition(ctx context.Context, o Order, next Status, ev *outbox
 // read the order again.
 func (s *Store) Pay(ctx context.Context, o Order, paymentID string, now time.Time, ev outbox.Event) (Order, error) {
 	filter := bson.D{
-		{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version},
+		{Key: "version", Value: o.Version},
 		{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{Created, AwaitingPayment}}}},
 		{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}},
 	}
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: Complete}, {Key: "paymentId", Value: paymentID},
-		{Key: "version", Value: o.Version + 1}}}, outbox.Push(ev)}
-	res, err := s.orders.UpdateOne(ctx, filter, update)
+		{Key: "version", Value: o.Version + 1}}}}
+	ok, err := s.ob.Update(ctx, o.ID, filter, update, ev)
 	if err != nil {
 		return Order{}, fmt.Errorf("orders: pay: %w", err)
 	}
-	if res.MatchedCount == 0 {
+	if !ok {
 		return Order{}, ErrConflict
 	}
 	o.Status, o.PaymentID, o.Version = Complete, paymentID, o.Version+1

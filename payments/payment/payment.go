@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/ticketing-go/ticketing/common/lease"
 	"github.com/ticketing-go/ticketing/common/money"
 	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/common/replica"
@@ -30,7 +31,7 @@ type Order struct {
 	PaymentID string `bson:"paymentId,omitempty"`
 }
 
-// The order statuses payments acts on (the orders service's, CONTRACT §5).
+// The order statuses payments acts on (the orders service's, docs/contract.md, "Orders").
 const (
 	Cancelled = "cancelled"
 	Complete  = "complete"
@@ -92,8 +93,14 @@ var (
 	ErrChanged = errors.New("payment: changed since it was read")
 )
 
-// Store keeps the order replica and the payments.
+// Collection is the payments' collection.
+const Collection = "payments"
+
+// Store keeps the order replica and the payments. Payments are written
+// through their outbox relay: a write that carries an event hands it to the
+// relay.
 type Store struct {
+	ob       *outbox.Relay
 	orders   *mongo.Collection
 	payments *mongo.Collection
 	// staleAfter is how long a payment may stay pending before a retry
@@ -104,8 +111,8 @@ type Store struct {
 // NewStore returns the store; a unique index on orderId is what guarantees
 // one payment per order, also when two requests race.
 // A pending payment older than staleAfter is taken over by a retry.
-func NewStore(ctx context.Context, db *mongo.Database, staleAfter time.Duration) (*Store, error) {
-	s := &Store{orders: db.Collection("orders"), payments: db.Collection("payments"), staleAfter: staleAfter}
+func NewStore(ctx context.Context, ob *outbox.Relay, staleAfter time.Duration) (*Store, error) {
+	s := &Store{ob: ob, orders: ob.Collection().Database().Collection("orders"), payments: ob.Collection(), staleAfter: staleAfter}
 	_, err := s.payments.Indexes().CreateOne(ctx, mongo.IndexModel{
 		Keys: bson.D{{Key: "orderId", Value: 1}}, Options: options.Index().SetUnique(true).SetName("one_per_order"),
 	})
@@ -114,9 +121,6 @@ func NewStore(ctx context.Context, db *mongo.Database, staleAfter time.Duration)
 	}
 	return s, nil
 }
-
-// Payments is the payments collection (for the outbox relay).
-func (s *Store) Payments() *mongo.Collection { return s.payments }
 
 // CreateOrder applies order:created.
 func (s *Store) CreateOrder(ctx context.Context, o Order) (replica.Outcome, error) {
@@ -186,13 +190,13 @@ func (s *Store) Begin(ctx context.Context, orderID, token string, amount money.C
 	if cur.State != Pending || now.Sub(cur.StartedAt) < s.staleAfter {
 		return cur, false, nil
 	}
-	res, err := s.payments.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: cur.ID}, {Key: "state", Value: Pending}, {Key: "startedAt", Value: cur.StartedAt}},
+	taken, err := lease.TakeOver(ctx, s.payments, cur.ID,
+		bson.D{{Key: "state", Value: Pending}, {Key: "startedAt", Value: cur.StartedAt}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "startedAt", Value: now}}}})
 	if err != nil {
-		return Payment{}, false, fmt.Errorf("payments: take over: %w", err)
+		return Payment{}, false, fmt.Errorf("payments: %w", err)
 	}
-	if res.MatchedCount == 0 {
+	if !taken {
 		return cur, false, nil
 	}
 	if cur.Token == "" {
@@ -224,15 +228,15 @@ func (s *Store) Move(ctx context.Context, p Payment, next State, stripeID string
 	if stripeID != "" {
 		set = append(set, bson.E{Key: "stripeId", Value: stripeID})
 	}
-	update := bson.D{{Key: "$set", Value: set}}
+	var evs []outbox.Event
 	if ev != nil {
-		update = append(update, outbox.Push(*ev))
+		evs = append(evs, *ev)
 	}
-	res, err := s.payments.UpdateOne(ctx, bson.D{{Key: "_id", Value: p.ID}, {Key: "state", Value: p.State}}, update)
+	ok, err := s.ob.Update(ctx, p.ID, bson.D{{Key: "state", Value: p.State}}, bson.D{{Key: "$set", Value: set}}, evs...)
 	if err != nil {
 		return Payment{}, fmt.Errorf("payments: %s: %w", next, err)
 	}
-	if res.MatchedCount == 0 {
+	if !ok {
 		return Payment{}, ErrChanged
 	}
 	p.State = next

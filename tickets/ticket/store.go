@@ -37,14 +37,21 @@ type Store interface {
 	RecordCancelled(ctx context.Context, id bson.ObjectID, orderID string) error
 }
 
-// MongoStore is the Store on the "tickets" collection.
-type MongoStore struct{ c *mongo.Collection }
+// Collection is the tickets' collection.
+const Collection = "tickets"
+
+// MongoStore is the Store on the tickets collection, written through its
+// outbox relay: every write hands its event to the relay.
+type MongoStore struct {
+	c  *mongo.Collection
+	ob *outbox.Relay
+}
 
 // NewMongoStore returns the store and declares the indexes the listings use:
 // unreserved tickets by id, so the page's filter, sort and limit run in the
 // database whatever the collection's size.
-func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
-	c := db.Collection("tickets")
+func NewMongoStore(ctx context.Context, ob *outbox.Relay) (*MongoStore, error) {
+	c := ob.Collection()
 	// by_user serves a seller's page (?userId=) the same way. One call per
 	// index: the embedded FerretDB fails on a createIndexes of several when
 	// one exists already (a restart).
@@ -56,20 +63,12 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 			return nil, fmt.Errorf("tickets: creating index: %w", err)
 		}
 	}
-	return &MongoStore{c: c}, nil
-}
-
-// Collection is the underlying collection (for the outbox relay).
-func (s *MongoStore) Collection() *mongo.Collection { return s.c }
-
-type doc struct {
-	Ticket `bson:",inline"`
-	Outbox []outbox.Event `bson:"outbox"`
+	return &MongoStore{c: c, ob: ob}, nil
 }
 
 // Create inserts t with its event.
 func (s *MongoStore) Create(ctx context.Context, t Ticket, ev outbox.Event) error {
-	if _, err := s.c.InsertOne(ctx, doc{Ticket: t, Outbox: []outbox.Event{ev}}); err != nil {
+	if err := s.ob.Insert(ctx, t.ID, t, ev); err != nil {
 		return fmt.Errorf("tickets: insert: %w", err)
 	}
 	return nil
@@ -124,7 +123,7 @@ func (s *MongoStore) page(ctx context.Context, filter bson.D, after bson.ObjectI
 // Save writes next over version next.Version-1, with its event.
 func (s *MongoStore) Save(ctx context.Context, next Ticket, ev outbox.Event) error {
 	set := bson.D{{Key: "title", Value: next.Title}, {Key: "price", Value: next.Price}, {Key: "version", Value: next.Version}}
-	update := bson.D{outbox.Push(ev)}
+	var update bson.D
 	if next.Sold {
 		set = append(set, bson.E{Key: "sold", Value: true})
 	}
@@ -134,15 +133,15 @@ func (s *MongoStore) Save(ctx context.Context, next Ticket, ev outbox.Event) err
 		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "orderId", Value: ""}}})
 	}
 	update = append(update, bson.E{Key: "$set", Value: set})
-	filter := bson.D{{Key: "_id", Value: next.ID}, {Key: "version", Value: next.Version - 1}}
+	filter := bson.D{{Key: "version", Value: next.Version - 1}}
 	if next.OrderID != "" {
 		filter = append(filter, bson.E{Key: "cancelledOrders", Value: bson.D{{Key: "$ne", Value: next.OrderID}}})
 	}
-	res, err := s.c.UpdateOne(ctx, filter, update)
+	ok, err := s.ob.Update(ctx, next.ID, filter, update, ev)
 	if err != nil {
 		return fmt.Errorf("tickets: update: %w", err)
 	}
-	if res.MatchedCount == 0 {
+	if !ok {
 		return ErrConflict
 	}
 	return nil

@@ -31,7 +31,7 @@ type Ticket struct {
 	CancelledOrders []string `bson:"cancelledOrders,omitempty"`
 }
 
-// View is the JSON shape of a ticket (CONTRACT §4).
+// View is the JSON shape of a ticket (docs/contract.md, "Tickets").
 type View struct {
 	ID      string      `json:"id"`
 	Title   string      `json:"title"`

@@ -29,24 +29,9 @@ import (
 	"github.com/ticketing-go/ticketing/kit/gateway"
 	"github.com/ticketing-go/ticketing/kit/mongokit"
 	"github.com/ticketing-go/ticketing/kit/natskit"
+	"github.com/ticketing-go/ticketing/kit/services"
 	"github.com/ticketing-go/ticketing/kit/stripekit"
 )
-
-// service is one of the platform's Go services and where it listens locally.
-type service struct {
-	name    string
-	port    int
-	mongo   int
-	backend string // the Kubernetes Service name the Ingress routes to
-}
-
-var services = []service{
-	{"auth", 3101, 27101, "auth-srv"},
-	{"tickets", 3102, 27102, "tickets-srv"},
-	{"orders", 3103, 27103, "orders-srv"},
-	{"expiration", 3104, 27104, "expiration-srv"},
-	{"payments", 3105, 27105, "payments-srv"},
-}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == guardArg {
@@ -118,8 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(out, "\n  The platform is up: http://%s   (Ctrl-C stops it)\n\n", displayAddr(o.gatewayAddr))
 		if every, perr := time.ParseDuration(getenv("SUMMARY")); perr == nil && every > 0 {
 			urls := map[string]string{}
-			for _, svc := range services {
-				urls[svc.name] = fmt.Sprintf("http://127.0.0.1:%d", svc.port)
+			for _, svc := range services.All {
+				urls[svc.Name] = svc.URL(o.offset)
 			}
 			go summarize(ctx, out, every, urls)
 		}
@@ -166,18 +151,14 @@ func (s *stack) up(ctx context.Context, o options) error {
 	}
 	jwtKey := envOr(o.env, "JWT_KEY", "local-dev-only-secret")
 
-	for i := range services {
-		services[i].port += o.offset
-		services[i].mongo += o.offset
-	}
-	for _, svc := range services {
+	for _, svc := range services.All {
 		t := time.Now()
-		m, err := mongokit.Start(mongokit.Options{Dir: filepath.Join(o.data, "mongo", svc.name), Addr: "127.0.0.1:" + strconv.Itoa(svc.mongo)})
+		m, err := mongokit.Start(mongokit.Options{Dir: filepath.Join(o.data, "mongo", svc.Name), Addr: "127.0.0.1:" + strconv.Itoa(svc.MongoPort+o.offset)})
 		if err != nil {
-			return fmt.Errorf("%s database: %w", svc.name, err)
+			return fmt.Errorf("%s database: %w", svc.Name, err)
 		}
 		s.onStop(func() { _ = m.Close() })
-		s.ready(svc.name+"-mongo", t, m.URI()+svc.name)
+		s.ready(svc.Name+"-mongo", t, m.URI()+svc.Name)
 	}
 
 	t := time.Now()
@@ -218,25 +199,25 @@ func (s *stack) up(ctx context.Context, o options) error {
 	s.ready("stripe-mock", t, mock.URL())
 
 	backends := map[string]string{}
-	for _, svc := range services {
+	for _, svc := range services.All {
 		env := map[string]string{
-			"PORT":              strconv.Itoa(svc.port),
-			"MONGO_URI":         fmt.Sprintf("mongodb://127.0.0.1:%d/%s", svc.mongo, svc.name),
+			"PORT":              strconv.Itoa(svc.Port + o.offset),
+			"MONGO_URI":         svc.MongoURI(o.offset),
 			"JWT_KEY":           jwtKey,
 			"COOKIE_SECURE":     "false",
 			"NATS_URL":          natsURL,
 			"NATS_CLUSTER_ID":   "ticketing",
-			"NATS_CLIENT_ID":    svc.name + "-local",
+			"NATS_CLIENT_ID":    svc.Name + "-local",
 			"EVENT_BUS":         bus,
 			"EXPIRATION_WINDOW": envOr(o.env, "EXPIRATION_WINDOW", "15m"),
 			"STRIPE_KEY":        envOr(o.env, "STRIPE_KEY", "sk_test_local"),
 			"STRIPE_API_URL":    envOr(o.env, "STRIPE_API_URL", mock.URL()),
 			"LOG_LEVEL":         envOr(o.env, "LOG_LEVEL", "warn"),
 			"SHUTDOWN_DRAIN":    "0s",
-			// One replica per service, so the relay's own lease is never
-			// in doubt, and on FerretDB its idle safety pass scans the
-			// collection while every other command of that database
-			// waits: every write kicks the relay anyway.
+			// The embedded FerretDB scans the whole collection for the
+			// outbox's safety sweep while every other command of that
+			// database waits; every write hands its events to its relay
+			// anyway, so locally the sweep runs less often.
 			"OUTBOX_IDLE_INTERVAL": envOr(o.env, "OUTBOX_IDLE_INTERVAL", "10s"),
 			// Only this machine reaches the services, and only the
 			// gateway (on loopback) may name the client's address.
@@ -250,11 +231,11 @@ func (s *stack) up(ctx context.Context, o options) error {
 				env[k] = v
 			}
 		}
-		url := fmt.Sprintf("http://127.0.0.1:%d", svc.port)
-		if err := s.spawn(ctx, svc.name, filepath.Join(o.bin, svc.name), nil, "", env, url+"/readyz", url); err != nil {
+		url := svc.URL(o.offset)
+		if err := s.spawn(ctx, svc.Name, filepath.Join(o.bin, svc.Name), nil, "", env, url+"/readyz", url); err != nil {
 			return err
 		}
-		backends[svc.backend] = url
+		backends[svc.Backend()] = url
 	}
 
 	manifest, err := os.ReadFile(o.ingress)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // summarize prints, every interval, what each service did since the last
@@ -24,21 +26,21 @@ func summarize(ctx context.Context, out io.Writer, every time.Duration, urls map
 		case <-t.C:
 		}
 		fmt.Fprintf(out, "  ── %s ──\n", time.Now().Format("15:04:05"))
-		for _, svc := range services {
-			m := scrape(urls[svc.name])
+		for _, svc := range services.All {
+			m := scrape(urls[svc.Name])
 			if m == nil {
-				fmt.Fprintf(out, "  %-10s  not answering\n", svc.name)
+				fmt.Fprintf(out, "  %-10s  not answering\n", svc.Name)
 				continue
 			}
-			prev := last[svc.name]
+			prev := last[svc.Name]
 			delta := func(k string) float64 { return m[k] - prev[k] }
 			if prev == nil {
 				delta = func(k string) float64 { return m[k] }
 			}
 			fmt.Fprintf(out, "  %-10s  %6.0f req  %5.0f 5xx  %6.0f events  %4.0f outbox backlog  %4.0f goroutines  %5.1f MB\n",
-				svc.name, delta("http_requests_total"), delta("http_5xx"), delta("events_consumed_total"),
+				svc.Name, delta("http_requests_total"), delta("http_5xx"), delta("events_consumed_total"),
 				m["outbox_backlog"], m["go_goroutines"], m["process_resident_memory_bytes"]/(1<<20))
-			last[svc.name] = m
+			last[svc.Name] = m
 		}
 	}
 }

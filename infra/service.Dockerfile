@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
-# Build context: the repository root (skaffold.yaml: context ".").
+# The one image of every Go service: skaffold.yaml builds it once per
+# service with the build argument SERVICE (auth, tickets, ...; the list is
+# kit/services). Build context: the repository root.
 # The service is built in workspace mode from go.work, exactly like
-# `go build ./auth` on a developer machine, so it links the same module
+# `go build ./$SERVICE` on a developer machine, so it links the same module
 # versions the tests ran against.
 FROM golang:1.26.8 AS build
+ARG SERVICE
 WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 # Workspace mode needs go.work and the go.mod of every module it uses; only
@@ -22,16 +25,20 @@ COPY e2e/go.mod e2e/go.sum ./e2e/
 COPY bench/go.mod bench/go.sum ./bench/
 COPY deploytest/go.mod deploytest/go.sum ./deploytest/
 COPY common ./common
-COPY auth ./auth
+COPY ${SERVICE} ./${SERVICE}
 # Skaffold sets SKAFFOLD_GO_GCFLAGS for debugging (e.g. "all=-N -l"); empty
 # otherwise. The flags are make build's (Makefile: GO_BUILD); symbol
 # tables stay in when debugging, for the debugger.
 ARG SKAFFOLD_GO_GCFLAGS
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+    test -n "$SERVICE" || { echo "build argument SERVICE is required" >&2; exit 1; }; \
     ldflags="-s -w"; if [ -n "$SKAFFOLD_GO_GCFLAGS" ]; then ldflags=""; fi; \
-    go build -tags nomsgpack -ldflags="$ldflags" -trimpath -gcflags="${SKAFFOLD_GO_GCFLAGS}" -o /out/service ./auth
+    go build -tags nomsgpack -ldflags="$ldflags" -trimpath -gcflags="${SKAFFOLD_GO_GCFLAGS}" -o /out/service ./${SERVICE}
 
-FROM gcr.io/distroless/static-debian12:nonroot
+# Pinned by digest (static-debian12:nonroot as of 2026-08), so a rebuild
+# cannot change the runtime under us. To update: crane digest
+# gcr.io/distroless/static-debian12:nonroot, and change it here.
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 COPY --from=build /out/service /service
 USER 65532:65532
 ENV PORT=3000

@@ -1,0 +1,76 @@
+// Package services is the one list of the platform's Go services: their
+// names, local ports, databases, Kubernetes names and the environment they
+// refuse to start without. The dev stack, the bench, the e2e tests and the
+// manifest checks take the services from here, so adding one is an entry
+// in All and its own folder.
+//
+// It imports nothing but the standard library, so every module may use it.
+package services
+
+import "fmt"
+
+// Service is one Go service.
+type Service struct {
+	// Name is the service's folder, binary, image (ticketing/<Name>) and
+	// database name.
+	Name string
+	// Port and MongoPort are where `make run` serves it and its database on
+	// 127.0.0.1 (a test stack adds its port offset).
+	Port, MongoPort int
+	// Route is the path prefix the Ingress sends to it ("" for none).
+	Route string
+	// Required is the environment it refuses to start without.
+	Required []string
+}
+
+// Bus is the environment of every service on the event bus.
+var bus = []string{"NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"}
+
+// All lists the services in start order.
+var All = []Service{
+	{Name: "auth", Port: 3101, MongoPort: 27101, Route: "/api/users", Required: []string{"JWT_KEY", "MONGO_URI"}},
+	{Name: "tickets", Port: 3102, MongoPort: 27102, Route: "/api/tickets", Required: append([]string{"JWT_KEY", "MONGO_URI"}, bus...)},
+	{Name: "orders", Port: 3103, MongoPort: 27103, Route: "/api/orders", Required: append([]string{"JWT_KEY", "MONGO_URI"}, bus...)},
+	{Name: "expiration", Port: 3104, MongoPort: 27104, Required: append([]string{"MONGO_URI"}, bus...)},
+	{Name: "payments", Port: 3105, MongoPort: 27105, Route: "/api/payments", Required: append(append([]string{"JWT_KEY", "MONGO_URI"}, bus...), "STRIPE_KEY")},
+}
+
+// Names lists the services' names in start order.
+func Names() []string {
+	out := make([]string, len(All))
+	for i, s := range All {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// Named returns the service called name.
+func Named(name string) (Service, bool) {
+	for _, s := range All {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+// Backend is the Kubernetes Service the Ingress routes to.
+func (s Service) Backend() string { return s.Name + "-srv" }
+
+// URL is where a stack with this port offset serves it.
+func (s Service) URL(offset int) string { return fmt.Sprintf("http://127.0.0.1:%d", s.Port+offset) }
+
+// MongoURI is its database in a stack with this port offset.
+func (s Service) MongoURI(offset int) string {
+	return fmt.Sprintf("mongodb://127.0.0.1:%d/%s", s.MongoPort+offset, s.Name)
+}
+
+// OnBus reports whether the service uses the event bus.
+func (s Service) OnBus() bool {
+	for _, k := range s.Required {
+		if k == "NATS_URL" {
+			return true
+		}
+	}
+	return false
+}
