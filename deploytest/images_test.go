@@ -21,16 +21,10 @@ import (
 var exactRef = regexp.MustCompile(`@sha256:[0-9a-f]{64}$|:v?[0-9]+\.[0-9]+\.[0-9]+(-[A-Za-z0-9.]+)*$`)
 
 // floatingAllowed: references still floating, each with the reason and who
-// pins it. The five Go services' Dockerfiles are issue 16's (it merges them
-// into one); their distroless runtime is pinned there. An entry no longer
-// needed fails the test, so it is removed when that lands.
-var floatingAllowed = map[string]string{
-	"auth/Dockerfile: gcr.io/distroless/static-debian12:nonroot":       "issue 16",
-	"tickets/Dockerfile: gcr.io/distroless/static-debian12:nonroot":    "issue 16",
-	"orders/Dockerfile: gcr.io/distroless/static-debian12:nonroot":     "issue 16",
-	"expiration/Dockerfile: gcr.io/distroless/static-debian12:nonroot": "issue 16",
-	"payments/Dockerfile: gcr.io/distroless/static-debian12:nonroot":   "issue 16",
-}
+// pins it (none today; the Go services' distroless runtime is pinned by
+// digest in infra/service.Dockerfile). An entry no longer needed fails the
+// test.
+var floatingAllowed = map[string]string{}
 
 // floats says whether an image reference can move. The platform's own
 // images (ticketing/*) are built and tagged by Skaffold from this commit.

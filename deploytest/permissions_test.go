@@ -20,8 +20,9 @@ type busUse struct {
 
 var (
 	eventConstRE = regexp.MustCompile(`\b((?:Subject|Group)\w+)\s*=\s*"([^"]+)"`)
-	listenRE     = regexp.MustCompile(`events\.On\(\s*events\.(Subject\w+),\s*events\.(Group\w+)`)
-	subjectRefRE = regexp.MustCompile(`events\.(Subject\w+)`)
+	topicRE      = regexp.MustCompile(`\b(Topic\w+)\s*=\s*Topic\[\w+\]\{(Subject\w+)\}`)
+	listenRE     = regexp.MustCompile(`events\.On\(\s*events\.((?:Subject|Topic)\w+),\s*events\.(Group\w+)`)
+	subjectRefRE = regexp.MustCompile(`events\.((?:Subject|Topic)\w+)`)
 )
 
 // servicesBusUse reads each Go service's non-test sources: a subject in an
@@ -29,13 +30,22 @@ var (
 // publish (the services publish through their outbox).
 func servicesBusUse(t *testing.T) map[string]busUse {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(repoRoot, "common", "events", "events.go"))
-	if err != nil {
-		t.Fatal(err)
+	var src []byte
+	for _, f := range []string{"events.go", "topic.go"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, "common", "events", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
+	// Subjects and groups by constant name, and each topic (events.Topic
+	// value, what the services pass) by the subject it binds.
 	consts := map[string]string{}
 	for _, m := range eventConstRE.FindAllStringSubmatch(string(src), -1) {
 		consts[m[1]] = m[2]
+	}
+	for _, m := range topicRE.FindAllStringSubmatch(string(src), -1) {
+		consts[m[1]] = consts[m[2]]
 	}
 	uses := map[string]busUse{}
 	for svc := range goServices {
@@ -53,8 +63,8 @@ func servicesBusUse(t *testing.T) map[string]busUse {
 				u.listens = append(u.listens, [2]string{consts[m[2]], consts[m[1]]})
 			}
 			for _, m := range subjectRefRE.FindAllStringSubmatch(listenRE.ReplaceAllString(text, ""), -1) {
-				if !slices.Contains(u.publishes, consts[m[1]]) {
-					u.publishes = append(u.publishes, consts[m[1]])
+				if subject := consts[m[1]]; subject != "" && !slices.Contains(u.publishes, subject) {
+					u.publishes = append(u.publishes, subject)
 				}
 			}
 			return nil
