@@ -172,16 +172,10 @@ func TestJetStreamCarriesTheRequestID(t *testing.T) {
 	bus := connectJetStream(t, srv, "c1")
 	got := make(chan [2]string, 10)
 	subscribeRequestIDs(t, bus, got)
-	if err := bus.Publish(logging.WithRequestID(t.Context(), "buy-1"), events.SubjectTicketUpdated, []byte(`{"id":"t1"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if m := nextOf(t, got); m != [2]string{`{"id":"t1"}`, "buy-1"} {
+	if m := roundTrip(t, bus, got, `{"id":"t1"}`, "buy-1"); m != [2]string{`{"id":"t1"}`, "buy-1"} {
 		t.Fatalf("delivered %q with request id %q, want the payload as published and buy-1", m[0], m[1])
 	}
-	if err := bus.Publish(t.Context(), events.SubjectTicketUpdated, []byte(`{"id":"t2"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if m := nextOf(t, got); m != [2]string{`{"id":"t2"}`, ""} {
+	if m := roundTrip(t, bus, got, `{"id":"t2"}`, ""); m != [2]string{`{"id":"t2"}`, ""} {
 		t.Fatalf("delivered %q with request id %q, want none", m[0], m[1])
 	}
 	// What the publisher sent is a header, not a field: another NATS client
@@ -208,21 +202,23 @@ func TestNATSStreamingCarriesNoRequestID(t *testing.T) {
 	bus := connectSTAN(t, startSTAN(t, ""), "c1")
 	got := make(chan [2]string, 10)
 	subscribeRequestIDs(t, bus, got)
-	if err := bus.Publish(logging.WithRequestID(t.Context(), "buy-1"), events.SubjectTicketUpdated, []byte(`{"id":"t1"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if m := nextOf(t, got); m != [2]string{`{"id":"t1"}`, ""} {
+	if m := roundTrip(t, bus, got, `{"id":"t1"}`, "buy-1"); m != [2]string{`{"id":"t1"}`, ""} {
 		t.Fatalf("delivered %q with request id %q, want the payload and no id", m[0], m[1])
 	}
 }
 
-func nextOf(t *testing.T, got <-chan [2]string) [2]string {
+// roundTrip publishes data with the request id id in the context (none if
+// empty) and returns what the handler got: the payload and its context's id.
+func roundTrip(t *testing.T, bus events.Bus, got <-chan [2]string, data, id string) [2]string {
 	t.Helper()
+	if err := bus.Publish(logging.WithRequestID(t.Context(), id), events.SubjectTicketUpdated, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case m := <-got:
 		return m
 	case <-time.After(20 * time.Second):
-		t.Fatal("nothing delivered")
+		t.Fatalf("%s not delivered", data)
 		return [2]string{}
 	}
 }
