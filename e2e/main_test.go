@@ -45,6 +45,9 @@ var (
 	external bool
 	// transport trusts E2E_CA, if given, besides the system's roots.
 	transport http.RoundTripper = http.DefaultTransport
+	// stackLog is the local stack's output: every service's log lines,
+	// each prefixed with the service's name (kit/cmd/devstack).
+	stackLog string
 )
 
 func TestMain(m *testing.M) {
@@ -161,11 +164,14 @@ func startStack() (func(), error) {
 	}
 	// EVENT_BUS from the environment picks the transport (make test runs
 	// the suite on both). Every test user signs up from this one address.
+	// LOG_LEVEL=info: the request and event lines a purchase is followed by
+	// (trace_test.go), as production logs them.
 	st, err := stackrun.Start(stackrun.Options{Root: root, Offset: portOffset, Prefix: "e2e-",
-		Env: []string{"EXPIRATION_WINDOW=" + window.String(), "LOG_LEVEL=warn", "SIGNUP_BURST=10000"}})
+		Env: []string{"EXPIRATION_WINDOW=" + window.String(), "LOG_LEVEL=info", "SIGNUP_BURST=10000"}})
 	if err != nil {
 		return nil, err
 	}
+	stackLog = st.Log
 	return st.Stop, nil
 }
 
@@ -178,6 +184,8 @@ type user struct {
 	cookie string
 	id     string
 	email  string
+	// requestID, when set, is sent as X-Request-Id with every request.
+	requestID string
 }
 
 func signup(t *testing.T) *user {
@@ -216,6 +224,9 @@ func (u *user) raw(method, path string, body any) (int, []byte) {
 	}
 	if u.cookie != "" {
 		req.Header.Set("Cookie", u.cookie)
+	}
+	if u.requestID != "" {
+		req.Header.Set("X-Request-Id", u.requestID)
 	}
 	resp, err := u.http.Do(req)
 	if err != nil {

@@ -22,7 +22,7 @@ func (a *api) paymentCreated(ctx context.Context, e events.PaymentCreated) error
 			// The ticket may be someone else's by now, so the order stays
 			// cancelled; ours refunds such a charge when it hears
 			// order:cancelled.
-			a.log.Error("payment for a cancelled order", "order", e.OrderID, "payment", e.ID, "stripeId", e.StripeID)
+			a.log.ErrorContext(ctx, "payment for a cancelled order", "order", e.OrderID, "payment", e.ID, "stripeId", e.StripeID)
 			return nil
 		}
 		_, err := a.store.Transition(ctx, o, order.Complete, nil)

@@ -132,7 +132,7 @@ func (a *api) release(ctx context.Context, p payment.Payment, o payment.Order) (
 		return p, err
 	}
 	a.refunds.WithLabelValues(string(payment.Released)).Inc()
-	a.log.Warn("payment released: the order was not paid by it", "order", p.OrderID, "payment", p.ID.Hex(), "stripeId", id,
+	a.log.WarnContext(ctx, "payment released: the order was not paid by it", "order", p.OrderID, "payment", p.ID.Hex(), "stripeId", id,
 		"orderStatus", o.Status, "from", from)
 	return p, nil
 }
@@ -149,7 +149,7 @@ func (a *api) refund(ctx context.Context, p payment.Payment, o payment.Order) (p
 		return p, err
 	}
 	a.refunds.WithLabelValues(string(payment.Refunded)).Inc()
-	a.log.Warn("payment refunded: the order did not end paid by it", "order", p.OrderID, "payment", p.ID.Hex(), "stripeId", p.StripeID,
+	a.log.WarnContext(ctx, "payment refunded: the order did not end paid by it", "order", p.OrderID, "payment", p.ID.Hex(), "stripeId", p.StripeID,
 		"orderStatus", o.Status)
 	return p, nil
 }
@@ -197,7 +197,7 @@ func (a *api) await(ctx context.Context, p payment.Payment, w *wakeup) (payment.
 		case ctx.Err() != nil:
 			return p, ctx.Err()
 		default:
-			a.log.Warn("payments: settle", "order", p.OrderID, "err", err)
+			a.log.WarnContext(ctx, "payments: settle", "order", p.OrderID, "err", err)
 		}
 	}
 	return p, nil

@@ -65,14 +65,45 @@ func Publish[T any](ctx context.Context, p Publisher, topic Topic[T], payload T)
 
 // On builds a listener of topic whose handler receives the decoded payload.
 // A message that cannot be decoded can never succeed; it is logged and
-// acknowledged so it does not come back forever.
+// acknowledged so it does not come back forever. A handled event is logged
+// at info, naming its subject and entity: with the request id its context
+// carries (JetStream), that line is how a request is followed through the
+// services it touched (README, "Observability").
 func On[T any](topic Topic[T], group string, ackWait time.Duration, log *slog.Logger, fn func(ctx context.Context, payload T) error) Listener {
 	return Listener{Subject: topic.subject, QueueGroup: group, AckWait: ackWait, Handler: func(ctx context.Context, m Message) error {
 		v, err := Decode[T](m)
 		if err != nil {
-			log.Error("dropping undecodable event", "subject", m.Subject, "seq", m.Sequence, "err", err)
+			log.ErrorContext(ctx, "dropping undecodable event", "subject", m.Subject, "seq", m.Sequence, "err", err)
 			return nil
 		}
-		return fn(ctx, v)
+		if err := fn(ctx, v); err != nil {
+			return err // the bus logs it, with the request id, and redelivers
+		}
+		attrs := []any{"subject", m.Subject, "group", group, "seq", m.Sequence}
+		if e, ok := any(v).(entity); ok {
+			attrs = append(attrs, e.entity()...)
+		}
+		log.InfoContext(ctx, "event handled", attrs...)
+		return nil
 	}}
 }
+
+// entity is a payload that names the entities it is about, for log lines.
+type entity interface{ entity() []any }
+
+func (e TicketCreated) entity() []any { return []any{"ticket", e.ID, "version", e.Version} }
+func (e TicketUpdated) entity() []any {
+	return []any{"ticket", e.ID, "version", e.Version, "order", e.OrderID}
+}
+func (e OrderCreated) entity() []any {
+	return []any{"order", e.ID, "version", e.Version, "ticket", e.Ticket.ID}
+}
+func (e OrderCancelled) entity() []any {
+	return []any{"order", e.ID, "version", e.Version, "ticket", e.Ticket.ID}
+}
+func (e OrderCompleted) entity() []any {
+	return []any{"order", e.ID, "version", e.Version, "payment", e.PaymentID, "ticket", e.Ticket.ID}
+}
+func (e ExpirationComplete) entity() []any { return []any{"order", e.OrderID} }
+func (e PaymentCreated) entity() []any     { return []any{"payment", e.ID, "order", e.OrderID} }
+func (e PaymentAuthorized) entity() []any  { return []any{"payment", e.ID, "order", e.OrderID} }

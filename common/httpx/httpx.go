@@ -18,6 +18,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/apperr"
 	"github.com/ticketing-go/ticketing/common/health"
+	"github.com/ticketing-go/ticketing/common/logging"
 	"github.com/ticketing-go/ticketing/common/metrics"
 	"github.com/ticketing-go/ticketing/common/session"
 )
@@ -126,29 +127,20 @@ func Query(c *gin.Context, name string) (value string, ok bool) {
 // RequestID returns the request's id (as sent back in X-Request-Id).
 func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
+// requestID keeps the client's X-Request-Id (if logging.ValidRequestID) or
+// makes one, sends it back, and puts it in the request's context: handlers
+// pass c as their context, so the log lines they write with it and the
+// events their writes store (the outbox) carry it on.
 func requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-Id")
-	if !validRequestID(id) {
+	id := c.GetHeader(logging.RequestIDHeader)
+	if !logging.ValidRequestID(id) {
 		var b [12]byte
 		_, _ = rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
 	}
 	c.Set(requestIDKey, id)
-	c.Header("X-Request-Id", id)
-}
-
-// validRequestID keeps a client's id only if it is short and printable, so it
-// cannot forge log lines or blow up headers.
-func validRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, r := range id {
-		if r < 0x21 || r > 0x7e {
-			return false
-		}
-	}
-	return true
+	c.Request = c.Request.WithContext(logging.WithRequestID(c.Request.Context(), id))
+	c.Header(logging.RequestIDHeader, id)
 }
 
 func accessLog(log *slog.Logger, m *metrics.Metrics) gin.HandlerFunc {

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"mime"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/apperr"
 	"github.com/ticketing-go/ticketing/common/health"
+	"github.com/ticketing-go/ticketing/common/logging"
 	"github.com/ticketing-go/ticketing/common/metrics"
 	"github.com/ticketing-go/ticketing/common/session"
 )
@@ -140,6 +142,28 @@ func TestRequestIDKeptOrMade(t *testing.T) {
 	}
 	if id := do(e, "GET", "/healthz", "", "X-Request-Id", "bad\tid").Header().Get("X-Request-Id"); id == "bad\tid" {
 		t.Fatal("kept an unprintable id")
+	}
+}
+
+// A handler passes c as its context: the request's id must ride it, so the
+// handler's log lines and the events its writes store carry it on.
+func TestRequestIDRidesTheHandlersContext(t *testing.T) {
+	e, _ := testEngine(t)
+	var seen []string
+	e.GET("/ctx", func(c *gin.Context) {
+		var ctx context.Context = c
+		derived, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		seen = append(seen, logging.RequestID(ctx), logging.RequestID(derived))
+	})
+	rec := do(e, "GET", "/ctx", "", "X-Request-Id", "buy-1")
+	if seen[0] != "buy-1" || seen[1] != "buy-1" {
+		t.Fatalf("handler context carries %q (derived %q), want buy-1", seen[0], seen[1])
+	}
+	seen = nil
+	made := do(e, "GET", "/ctx", "").Header().Get("X-Request-Id")
+	if seen[0] != made || rec.Header().Get("X-Request-Id") != "buy-1" {
+		t.Fatalf("made id %q, context carries %q", made, seen[0])
 	}
 }
 

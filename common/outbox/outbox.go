@@ -7,7 +7,12 @@
 //
 // Each entity document carries its pending events in an array field:
 //
-//	{_id, ..., version, outbox: [{id, subject, data}, ...]}
+//	{_id, ..., version, outbox: [{id, subject, data, requestId?}, ...]}
+//
+// requestId is the id of the request whose write stored the event (taken
+// from the write's context): the relay and the sweep publish the event with
+// it in their context, so the bus carries it on (JetStream: a header), even
+// when the event goes out after a restart.
 //
 // Stores write through the Relay (Insert, Update): the write stores the
 // events with the entity and, once it succeeded, hands them to the relay,
@@ -21,6 +26,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +37,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/events"
 	"github.com/ticketing-go/ticketing/common/lease"
+	"github.com/ticketing-go/ticketing/common/logging"
 )
 
 // Field is the document field that holds pending events.
@@ -41,6 +48,9 @@ type Event struct {
 	ID      bson.ObjectID `bson:"id"`
 	Subject string        `bson:"subject"`
 	Data    string        `bson:"data"`
+	// RequestID is the request the event was caused by; Insert and Update
+	// take it from their context when it is empty.
+	RequestID string `bson:"requestId,omitempty"`
 }
 
 // NewEvent is payload as the topic's event, ready to be stored.
@@ -156,6 +166,7 @@ func (r *Relay) Insert(ctx context.Context, id any, doc any, evs ...Event) error
 	if err := bson.Unmarshal(raw, &d); err != nil {
 		return fmt.Errorf("%s: insert: %w", r.coll.Name(), err)
 	}
+	evs = withRequestID(ctx, evs)
 	d = append(d, bson.E{Key: Field, Value: evs})
 	if _, err := r.coll.InsertOne(ctx, d); err != nil {
 		return err
@@ -168,6 +179,7 @@ func (r *Relay) Insert(ctx context.Context, id any, doc any, evs ...Event) error
 // appending evs to its pending events in the same write, and reports whether
 // it matched; only then are evs handed to the relay.
 func (r *Relay) Update(ctx context.Context, id any, cond bson.D, update bson.D, evs ...Event) (bool, error) {
+	evs = withRequestID(ctx, evs)
 	switch len(evs) {
 	case 0:
 	case 1:
@@ -184,6 +196,22 @@ func (r *Relay) Update(ctx context.Context, id any, cond bson.D, update bson.D, 
 	}
 	r.handOver(id, evs)
 	return true, nil
+}
+
+// withRequestID is evs, each naming the request id ctx carries unless it
+// names one already (a copy: the caller's events are left as they are).
+func withRequestID(ctx context.Context, evs []Event) []Event {
+	id := logging.RequestID(ctx)
+	if id == "" || len(evs) == 0 {
+		return evs
+	}
+	out := slices.Clone(evs)
+	for i := range out {
+		if out[i].RequestID == "" {
+			out[i].RequestID = id
+		}
+	}
+	return out
 }
 
 // handOver queues a successful write's events for the relay and wakes it;
@@ -370,9 +398,10 @@ func (r *Relay) EnsureIndex(ctx context.Context) error {
 	return err
 }
 
-// publish sends e and then removes it from the outbox.
+// publish sends e, with the request id it was stored with, and then
+// removes it from the outbox.
 func (r *Relay) publish(ctx context.Context, id any, e Event) error {
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	pctx, cancel := context.WithTimeout(logging.WithRequestID(ctx, e.RequestID), 10*time.Second)
 	defer cancel()
 	if err := r.pub.Publish(pctx, e.Subject, []byte(e.Data)); err != nil {
 		return fmt.Errorf("outbox: publish %s: %w", e.Subject, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/ticketing-go/ticketing/common/events"
 	"github.com/ticketing-go/ticketing/common/events/jsbus"
 	"github.com/ticketing-go/ticketing/common/events/stanbus"
+	"github.com/ticketing-go/ticketing/common/logging"
 	"github.com/ticketing-go/ticketing/kit/bustest"
 	"github.com/ticketing-go/ticketing/kit/natskit"
 	"github.com/ticketing-go/ticketing/kit/poll"
@@ -161,6 +162,77 @@ func TestJetStreamStreamDeletedUnderTheBus(t *testing.T) {
 		return bus.Publish(t.Context(), events.SubjectTicketUpdated, []byte("after")) == nil
 	}, "the stream to be declared again")
 	receive(t, got, "after")
+}
+
+// The request id a publisher's context carries rides the JetStream message
+// as its X-Request-Id header into the handler's context, and the payload is
+// exactly what was published; a publish without one delivers none.
+func TestJetStreamCarriesTheRequestID(t *testing.T) {
+	srv := startJetStream(t)
+	bus := connectJetStream(t, srv, "c1")
+	got := make(chan [2]string, 10)
+	subscribeRequestIDs(t, bus, got)
+	if m := roundTrip(t, bus, got, `{"id":"t1"}`, "buy-1"); m != [2]string{`{"id":"t1"}`, "buy-1"} {
+		t.Fatalf("delivered %q with request id %q, want the payload as published and buy-1", m[0], m[1])
+	}
+	if m := roundTrip(t, bus, got, `{"id":"t2"}`, ""); m != [2]string{`{"id":"t2"}`, ""} {
+		t.Fatalf("delivered %q with request id %q, want none", m[0], m[1])
+	}
+	// What the publisher sent is a header, not a field: another NATS client
+	// reads it as such.
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	stored, err := js.Stream(t.Context(), jsbus.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := stored.GetMsg(t.Context(), 1)
+	if err != nil || raw.Header.Get("X-Request-Id") != "buy-1" || string(raw.Data) != `{"id":"t1"}` {
+		t.Fatalf("stored message %+v, %v", raw, err)
+	}
+}
+
+// NATS Streaming messages have no headers: the id is not carried, and
+// publishing with one is no error.
+func TestNATSStreamingCarriesNoRequestID(t *testing.T) {
+	bus := connectSTAN(t, startSTAN(t, ""), "c1")
+	got := make(chan [2]string, 10)
+	subscribeRequestIDs(t, bus, got)
+	if m := roundTrip(t, bus, got, `{"id":"t1"}`, "buy-1"); m != [2]string{`{"id":"t1"}`, ""} {
+		t.Fatalf("delivered %q with request id %q, want the payload and no id", m[0], m[1])
+	}
+}
+
+// roundTrip publishes data with the request id id in the context (none if
+// empty) and returns what the handler got: the payload and its context's id.
+func roundTrip(t *testing.T, bus events.Bus, got <-chan [2]string, data, id string) [2]string {
+	t.Helper()
+	if err := bus.Publish(logging.WithRequestID(t.Context(), id), events.SubjectTicketUpdated, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		return m
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s not delivered", data)
+		return [2]string{}
+	}
+}
+
+func subscribeRequestIDs(t *testing.T, bus events.Bus, got chan<- [2]string) {
+	t.Helper()
+	err := bus.Subscribe(events.Listener{Subject: events.SubjectTicketUpdated, QueueGroup: events.GroupOrders,
+		Handler: func(ctx context.Context, m events.Message) error {
+			got <- [2]string{string(m.Data), logging.RequestID(ctx)}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Both servers run side by side in one process (the dev stack and the

@@ -28,6 +28,7 @@ import (
 
 	"github.com/ticketing-go/ticketing/common/events"
 	"github.com/ticketing-go/ticketing/common/events/internal/dispatch"
+	"github.com/ticketing-go/ticketing/common/logging"
 )
 
 // DefaultStream is the stream that holds every subject.
@@ -348,16 +349,21 @@ func (b *Bus) deliver(l *listener, jm jetstream.Msg) {
 	if meta, err := jm.Metadata(); err == nil {
 		m.Sequence, m.Redelivered = meta.Sequence.Stream, meta.NumDelivered > 1
 	}
-	if err := dispatch.Call(l.Handler, l.ackWait, m); err != nil {
-		b.log.Warn("event not acknowledged", "subject", m.Subject, "group", l.QueueGroup, "seq", m.Sequence, "err", err)
+	// The request that caused the event rides its header into the
+	// handler's context (and so into what the handler logs and stores).
+	ctx := logging.WithRequestID(context.Background(), jm.Headers().Get(logging.RequestIDHeader))
+	if err := dispatch.Call(ctx, l.Handler, l.ackWait, m); err != nil {
+		b.log.WarnContext(ctx, "event not acknowledged", "subject", m.Subject, "group", l.QueueGroup, "seq", m.Sequence, "err", err)
 		return
 	}
 	if err := jm.Ack(); err != nil {
-		b.log.Warn("ack failed", "subject", m.Subject, "group", l.QueueGroup, "seq", m.Sequence, "err", err)
+		b.log.WarnContext(ctx, "ack failed", "subject", m.Subject, "group", l.QueueGroup, "seq", m.Sequence, "err", err)
 	}
 }
 
 // Publish stores a message in the stream, returning once JetStream acked it.
+// The request id ctx carries goes with it as the header X-Request-Id (the
+// payload stays exactly the contract's).
 func (b *Bus) Publish(ctx context.Context, subject string, data []byte) error {
 	if !events.Known(subject) {
 		return fmt.Errorf("jsbus: unknown subject %q", subject)
@@ -368,7 +374,11 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte) error {
 	if closed {
 		return events.ErrClosed
 	}
-	if _, err := b.js.Publish(ctx, subject, data, jetstream.WithExpectStream(b.cfg.Stream)); err != nil {
+	msg := &nats.Msg{Subject: subject, Data: data}
+	if id := logging.RequestID(ctx); id != "" {
+		msg.Header = nats.Header{logging.RequestIDHeader: []string{id}}
+	}
+	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(b.cfg.Stream)); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("jsbus: publish %s: %w", subject, ctx.Err())
 		}

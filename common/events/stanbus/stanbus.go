@@ -215,6 +215,8 @@ func (b *Bus) attach(sc stan.Conn) error {
 }
 
 // Publish stores a message on the bus, returning once the server acked it.
+// NATS Streaming has no message headers, so a request id in ctx is not
+// carried (JetStream carries it; the payload stays exactly the contract's).
 func (b *Bus) Publish(ctx context.Context, subject string, data []byte) error {
 	if !events.Known(subject) {
 		return fmt.Errorf("stanbus: unknown subject %q", subject)
@@ -287,7 +289,9 @@ func (b *Bus) deliver(l *listener, m *stan.Msg) {
 		return // closing: left unacknowledged, so it is redelivered
 	}
 	defer b.handlers.Leave()
-	err := dispatch.Call(l.Handler, l.ackWait, events.Message{Subject: m.Subject, Data: m.Data, Sequence: m.Sequence, Redelivered: m.Redelivered})
+	// NATS Streaming messages have no headers: no request id comes with
+	// them, and the handler's context carries none.
+	err := dispatch.Call(context.Background(), l.Handler, l.ackWait, events.Message{Subject: m.Subject, Data: m.Data, Sequence: m.Sequence, Redelivered: m.Redelivered})
 	if err != nil {
 		b.log.Warn("event not acknowledged", "subject", m.Subject, "group", l.QueueGroup, "seq", m.Sequence, "err", err)
 		return

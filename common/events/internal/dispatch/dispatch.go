@@ -63,9 +63,10 @@ func (g *Gate) Close() {
 
 // Call runs h with a deadline of ackWait (after it the message is
 // redelivered anyway) and turns a panic into an error, so one bad message
-// cannot take the service down.
-func Call(h events.Handler, ackWait time.Duration, m events.Message) (err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), ackWait)
+// cannot take the service down. ctx carries what the transport read from
+// the message (its request id).
+func Call(ctx context.Context, h events.Handler, ackWait time.Duration, m events.Message) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, ackWait)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {

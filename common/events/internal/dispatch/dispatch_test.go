@@ -10,14 +10,14 @@ import (
 )
 
 func TestCallTurnsPanicsIntoErrors(t *testing.T) {
-	err := Call(func(context.Context, events.Message) error { panic("boom") }, time.Second, events.Message{})
+	err := Call(context.Background(), func(context.Context, events.Message) error { panic("boom") }, time.Second, events.Message{})
 	if err == nil {
 		t.Fatal("panic swallowed")
 	}
 }
 
 func TestCallBoundsTheHandlerByTheAckWait(t *testing.T) {
-	err := Call(func(ctx context.Context, _ events.Message) error {
+	err := Call(context.Background(), func(ctx context.Context, _ events.Message) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}, 10*time.Millisecond, events.Message{})
