@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ticketing-go/ticketing/common/lease"
+	"github.com/ticketing-go/ticketing/common/loop"
 	"github.com/ticketing-go/ticketing/expiration/timer"
 )
 
@@ -43,21 +44,7 @@ func (s *scheduler) Wake() {
 	}
 }
 
-func (s *scheduler) run(ctx context.Context) error {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-s.wake:
-		}
-		sleep := s.tick(ctx)
-		t.Stop()
-		t.Reset(sleep)
-	}
-}
+func (s *scheduler) run(ctx context.Context) error { return loop.Run(ctx, 0, s.wake, s.tick) }
 
 // tick fires what is due (overdue ones at once after a restart) and returns
 // how long to sleep.

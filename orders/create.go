@@ -29,10 +29,7 @@ func (a *api) create(c *gin.Context) error {
 		return err
 	}
 	ticketID, _ := bson.ObjectIDFromHex(req.TicketID) // validated above
-	t, err := a.store.Ticket(c, ticketID)
-	if errors.Is(err, order.ErrNotFound) {
-		return apperr.NotFound()
-	}
+	t, err := httpx.Load(c, a.store.Ticket, ticketID, order.ErrNotFound)
 	if err != nil {
 		return err
 	}

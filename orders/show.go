@@ -54,10 +54,7 @@ func (a *api) owned(c *gin.Context) (order.Order, error) {
 	if err != nil {
 		return order.Order{}, apperr.BadRequest("Invalid order id")
 	}
-	o, err := a.store.Order(c, id)
-	if errors.Is(err, order.ErrNotFound) {
-		return order.Order{}, apperr.NotFound()
-	}
+	o, err := httpx.Load(c, a.store.Order, id, order.ErrNotFound)
 	if err != nil {
 		return order.Order{}, err
 	}

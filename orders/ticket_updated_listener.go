@@ -12,11 +12,7 @@ import (
 // ticketUpdated moves the replica to the event's version if it is the next
 // one; a duplicate is acknowledged, one that skips ahead is not (replica
 // returns ErrAhead) and comes back after the ones before it.
-func (a *api) ticketUpdated(ctx context.Context, e events.TicketUpdated) error {
-	id, err := bson.ObjectIDFromHex(e.ID)
-	if err != nil {
-		return nil
-	}
-	_, err = a.store.UpdateTicket(ctx, order.Ticket{ID: id, Title: e.Title, Price: e.Price, Version: e.Version, UserID: e.UserID})
+func (a *api) ticketUpdated(ctx context.Context, id bson.ObjectID, e events.TicketUpdated) error {
+	_, err := a.store.UpdateTicket(ctx, order.Ticket{ID: id, Title: e.Title, Price: e.Price, Version: e.Version, UserID: e.UserID})
 	return err
 }

@@ -34,10 +34,7 @@ func (a *api) create(c *gin.Context) error {
 		return err
 	}
 	orderID, _ := bson.ObjectIDFromHex(req.OrderID) // validated above
-	o, err := a.store.Order(c, orderID)
-	if errors.Is(err, payment.ErrNotFound) {
-		return apperr.NotFound()
-	}
+	o, err := httpx.Load(c, a.store.Order, orderID, payment.ErrNotFound)
 	if err != nil {
 		return err
 	}

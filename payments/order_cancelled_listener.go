@@ -12,11 +12,7 @@ import (
 // orderCancelled marks the replica cancelled, in version order, and lets go
 // of any money the order's payment holds. A duplicate settles too: settling
 // twice moves nothing twice.
-func (a *api) orderCancelled(ctx context.Context, e events.OrderCancelled) error {
-	id, err := bson.ObjectIDFromHex(e.ID)
-	if err != nil {
-		return nil
-	}
+func (a *api) orderCancelled(ctx context.Context, id bson.ObjectID, e events.OrderCancelled) error {
 	if _, err := a.store.CancelOrder(ctx, id, e.Version); err != nil {
 		return err
 	}

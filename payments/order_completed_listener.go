@@ -15,14 +15,10 @@ import (
 // buyer's request waits on it: the decision is final and named in the
 // event, so it needs nothing from the replica; a failure of either step
 // withholds the ack, and both are idempotent on redelivery.
-func (a *api) orderCompleted(ctx context.Context, e events.OrderCompleted) error {
-	id, err := bson.ObjectIDFromHex(e.ID)
-	if err != nil {
-		return nil
-	}
+func (a *api) orderCompleted(ctx context.Context, id bson.ObjectID, e events.OrderCompleted) error {
 	if err := a.settleListener(ctx, payment.Order{ID: id, Status: payment.Complete, PaymentID: e.PaymentID}); err != nil {
 		return err
 	}
-	_, err = a.store.CompleteOrder(ctx, id, e.Version, e.PaymentID)
+	_, err := a.store.CompleteOrder(ctx, id, e.Version, e.PaymentID)
 	return err
 }

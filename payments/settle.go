@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ticketing-go/ticketing/common/events"
+	"github.com/ticketing-go/ticketing/common/loop"
 	"github.com/ticketing-go/ticketing/common/outbox"
 	"github.com/ticketing-go/ticketing/payments/payment"
 )
@@ -212,26 +213,19 @@ func objectID(hex string) bson.ObjectID {
 // than a request waits (a crash between the steps, or the provider down when
 // the decision came): an authorization on an order that ended unpaid is
 // released, visibly (a log line and payments_refunds_total).
-func (a *api) repair(ctx context.Context) error {
-	t := time.NewTicker(a.repairEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
+func (a *api) repair(ctx context.Context) error { return loop.Every(ctx, a.repairEvery, a.repairPass) }
+
+func (a *api) repairPass(ctx context.Context) {
+	ids, err := a.store.Undecided(ctx, a.now().Add(-a.staleAfter))
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("payments: repair pass", "err", err)
 		}
-		ids, err := a.store.Undecided(ctx, a.now().Add(-a.staleAfter))
-		if err != nil {
-			if ctx.Err() == nil {
-				a.log.Warn("payments: repair pass", "err", err)
-			}
-			continue
-		}
-		for _, id := range ids {
-			if _, err := a.settle(ctx, objectID(id)); err != nil && ctx.Err() == nil {
-				a.log.Warn("payments: repair", "order", id, "err", err)
-			}
+		return
+	}
+	for _, id := range ids {
+		if _, err := a.settle(ctx, objectID(id)); err != nil && ctx.Err() == nil {
+			a.log.Warn("payments: repair", "order", id, "err", err)
 		}
 	}
 }

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/ticketing-go/ticketing/common/apperr"
+	"github.com/ticketing-go/ticketing/common/httpx"
 	"github.com/ticketing-go/ticketing/tickets/ticket"
 )
 
@@ -15,10 +14,7 @@ func (a *api) show(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := a.tickets.Get(c, id)
-	if errors.Is(err, ticket.ErrNotFound) {
-		return apperr.NotFound()
-	}
+	t, err := httpx.Load(c, a.tickets.Get, id, ticket.ErrNotFound)
 	if err != nil {
 		return err
 	}

@@ -26,10 +26,7 @@ func (a *api) update(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := a.tickets.Get(c, id)
-	if errors.Is(err, ticket.ErrNotFound) {
-		return apperr.NotFound()
-	}
+	t, err := httpx.Load(c, a.tickets.Get, id, ticket.ErrNotFound)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/nats-io/stan.go"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // The manifest-driven checks need the service binaries (make build) and
@@ -93,7 +95,7 @@ func TestOverlaysRunAsTheManifestsSay(t *testing.T) {
 		t.Run(overlay, func(t *testing.T) {
 			r := startOverlay(t, overlay, nil)
 			waitReady(t, r, 2*time.Minute)
-			for _, svc := range []string{"auth", "tickets", "orders", "expiration", "payments", "client"} {
+			for _, svc := range append(services.Names(), "client") {
 				n := 0
 				for _, p := range r.Pods {
 					if p.Workload == svc+"-depl" {

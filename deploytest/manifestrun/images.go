@@ -20,11 +20,19 @@ import (
 	stand "github.com/nats-io/nats-streaming-server/server"
 
 	"github.com/ticketing-go/ticketing/kit/mongokit"
+	"github.com/ticketing-go/ticketing/kit/services"
 	"github.com/ticketing-go/ticketing/kit/stripekit"
 )
 
-// goServices are the images `make build` builds as binaries of these names.
-var goServices = map[string]bool{"auth": true, "tickets": true, "orders": true, "expiration": true, "payments": true}
+// goServices are the images `make build` builds as binaries of these names:
+// the services' table (kit/services), so a new service is not listed again.
+var goServices = func() map[string]bool {
+	out := map[string]bool{}
+	for _, name := range services.Names() {
+		out[name] = true
+	}
+	return out
+}()
 
 // ImageName strips an image reference's tag or digest: "nats:2.15.3" → "nats".
 func ImageName(image string) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/ticketing-go/ticketing/common/events/jsbus"
 	"github.com/ticketing-go/ticketing/kit/natskit"
 	"github.com/ticketing-go/ticketing/kit/poll"
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // The production JetStream configuration: the prod overlay mounts these
@@ -33,7 +34,11 @@ var (
 func prodPasswords(t *testing.T) map[string]string {
 	t.Setenv("POD_NAME", "nats-0")
 	pw := map[string]string{}
-	for _, svc := range []string{"tickets", "orders", "expiration", "payments"} {
+	for _, s := range services.All {
+		if !s.OnBus() {
+			continue
+		}
+		svc := s.Name
 		pw[svc] = fmt.Sprintf("%s-%d", svc, time.Now().UnixNano())
 		t.Setenv("NATS_PASSWORD_"+strings.ToUpper(svc), pw[svc])
 	}
