@@ -49,6 +49,7 @@ var (
 	bus      = flag.String("bus", "stan", "event bus of the stack: stan or jetstream")
 	baseURL  = flag.String("url", "", "bench a running platform at this base URL (the gateway or the ingress) instead of starting one: only the scenarios that need nothing but its HTTP API")
 	only     = flag.String("only", "", "run one scenario on a fresh stack instead of all: "+strings.Join(slices.Sorted(maps.Keys(scenarios)), ", "))
+	nBuy     = flag.Int("purchases", 100, "purchases the purchase flow measures, one at a time (its p99 is the slowest but one of 100)")
 	caFile   = flag.String("ca", "", "PEM file of a certificate to trust besides the system's roots (a dev cluster's self-signed certificate or private CA)")
 	rows     []row
 	// tlsConfig is what every client of the bench verifies servers with.
@@ -112,7 +113,8 @@ var scenarios = map[string]func(st *stack, seller string){
 	"two-replicas": func(st *stack, seller string) {
 		twoReplicas(st, seller, *bus, eventLatency(seller, *bus, "fresh stack, one process per service"))
 	},
-	"fresh": func(st *stack, seller string) { freshStack(st, seller, *bus) },
+	"fresh":    func(st *stack, seller string) { freshStack(st, seller, *bus) },
+	"purchase": func(_ *stack, seller string) { purchase(seller, signup()) },
 }
 
 // freshStack is what the bench measures on a fresh stack of the main bus:
@@ -486,7 +488,7 @@ func summarize(name string, s []sample, d time.Duration, note string) row {
 // purchase measures the flow a buyer waits on: POST /api/orders until the
 // ticket shows the orderId, then the payment; and expiresAt → cancelled.
 func purchase(seller, buyer string) {
-	const n = 40
+	n := *nBuy
 	var reserve, pay, flow []sample
 	for range n {
 		id := createTicket(seller)
