@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -64,26 +65,19 @@ func (r scriptRun) flags() []string {
 	return out
 }
 
-// expand substitutes the script's shell variables by vars (every one must
-// be given) and moves its /backup and /tmp paths under dirs.
-func (r scriptRun) expand(t *testing.T, vars map[string]string, backup, tmp string) []string {
+// expand substitutes the script's shell variables by vars; every one must
+// be given.
+func (r scriptRun) expand(t *testing.T, vars map[string]string) []string {
 	t.Helper()
 	var out []string
 	for _, a := range r.args {
-		// The script's own paths first: the values may lie under /tmp.
-		if name, path, ok := strings.Cut(a, "=/backup/"); ok {
-			a = name + "=" + filepath.Join(backup, path)
-		} else if name, path, ok := strings.Cut(a, "=/tmp/"); ok {
-			a = name + "=" + filepath.Join(tmp, path)
-		}
-		a = os.Expand(a, func(v string) string {
+		out = append(out, os.Expand(a, func(v string) string {
 			val, ok := vars[v]
 			if !ok {
 				t.Fatalf("%s: the test has no value for $%s (in %s)", r.script, v, a)
 			}
 			return val
-		})
-		out = append(out, a)
+		}))
 	}
 	return out
 }
@@ -95,8 +89,8 @@ type backupCase struct {
 	srcDB     *mongo.Database
 	dstDB     *mongo.Database
 	ids       map[string][]bson.ObjectID // collection -> ids
-	backupDir string                     // the CronJobs' /backup
-	tmpDir    string                     // their /tmp (the password file)
+	backupDir string                     // the scripts' $backup (the volume)
+	tmpDir    string                     // their $tmp (the password file)
 	dump      scriptRun
 	restore   scriptRun
 }
@@ -164,14 +158,14 @@ func newBackupCase(ctx context.Context, t *testing.T) *backupCase {
 // runDump runs the DUMP line of mongo-backup.sh against the source.
 func (c *backupCase) runDump(ctx context.Context, t *testing.T, log *bytes.Buffer) error {
 	t.Helper()
-	args := c.dump.expand(t, map[string]string{"uri": c.src.URI(), "SVC": backupDB, "out": filepath.Join(c.backupDir, backupName)}, c.backupDir, c.tmpDir)
+	args := c.dump.expand(t, map[string]string{"uri": c.src.URI(), "SVC": backupDB, "tmp": c.tmpDir, "out": filepath.Join(c.backupDir, backupName)})
 	return mongobackup.Run(ctx, append([]string{"dump"}, args...), log)
 }
 
 // runRestore runs the RESTORE line of mongo-restore.sh into the fresh server.
 func (c *backupCase) runRestore(ctx context.Context, t *testing.T, log *bytes.Buffer) error {
 	t.Helper()
-	args := c.restore.expand(t, map[string]string{"uri": c.dst.URI(), "SVC": backupDB, "name": backupName}, c.backupDir, c.tmpDir)
+	args := c.restore.expand(t, map[string]string{"uri": c.dst.URI(), "SVC": backupDB, "tmp": c.tmpDir, "backup": c.backupDir, "name": backupName})
 	return mongobackup.Run(ctx, append([]string{"restore"}, args...), log)
 }
 
@@ -335,7 +329,7 @@ func TestInterruptedDumpLeavesOnlyPart(t *testing.T) {
 	defer cancel()
 	c := newBackupCase(ctx, t)
 	out := filepath.Join(c.backupDir, backupName)
-	args := append([]string{"dump"}, c.dump.expand(t, map[string]string{"uri": c.src.URI(), "SVC": backupDB, "out": out}, c.backupDir, c.tmpDir)...)
+	args := append([]string{"dump"}, c.dump.expand(t, map[string]string{"uri": c.src.URI(), "SVC": backupDB, "tmp": c.tmpDir, "out": out})...)
 
 	// Stopped once the first of three collections is on disk.
 	dumpCtx, stop := context.WithCancel(ctx)
@@ -365,6 +359,111 @@ func TestInterruptedDumpLeavesOnlyPart(t *testing.T) {
 	}
 	if _, err := os.Stat(out + ".part"); !os.IsNotExist(err) {
 		t.Errorf("the next dump left %s.part (%v)", out, err)
+	}
+}
+
+// TestBackupScripts runs the CronJobs' scripts themselves with bash and the
+// tool built from source: a backup keeps the newest $KEEP by the time in
+// their names (old mongodump archives included) and clears a .part, and a
+// restore without BACKUP_NAME restores the newest finished backup, all of
+// it. Only the cluster's addresses are replaced (by a wrapper on PATH that
+// swaps --uri for a kit server's and records the script's own).
+func TestBackupScripts(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := t.TempDir()
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(bin, "mongobackup-built"), "github.com/ticketing-go/ticketing/common/cmd/mongobackup")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build mongobackup: %v\n%s", err, out)
+	}
+	wrapper := `#!/bin/bash
+args=()
+for a in "$@"; do
+  case $a in
+    --uri=*) echo "${a#--uri=}" >> "$SCRIPT_URIS"; args+=("--uri=$TEST_URI") ;;
+    *) args+=("$a") ;;
+  esac
+done
+exec "$(dirname "$0")/mongobackup-built" "${args[@]}"
+`
+	if err := os.WriteFile(filepath.Join(bin, "mongobackup"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := newBackupCase(ctx, t)
+	uris := filepath.Join(t.TempDir(), "uris")
+	script := func(path, uri string, env ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, bash, path)
+		cmd.Env = append(os.Environ(), append([]string{"PATH=" + bin + ":" + os.Getenv("PATH"), "SVC=" + backupDB,
+			"BACKUP_DIR=" + c.backupDir, "TMPDIR=" + c.tmpDir, "TEST_URI=" + uri, "SCRIPT_URIS=" + uris}, env...)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	// Older backups: two archives of the mongodump days, three directories
+	// (one with a newer mtime than its name), and a dump that never finished.
+	var old []string
+	for _, name := range []string{"tickets-20000101T021000Z.archive.gz", "tickets-20000102T021000Z.archive.gz"} {
+		old = append(old, name)
+		if err := os.WriteFile(filepath.Join(c.backupDir, name), []byte("old"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"tickets-20000103T021000Z", "tickets-20000104T021000Z", "tickets-20000105T021000Z", "tickets-20991231T021000Z.part"} {
+		old = append(old, name)
+		if err := os.MkdirAll(filepath.Join(c.backupDir, name, backupDB), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(filepath.Join(c.backupDir, "tickets-20000103T021000Z"), time.Now(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := script(backupScript, c.src.URI(), "BACKUP_PASSWORD=s3cret", "KEEP=3")
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", backupScript, err, out)
+	}
+	entries, err := os.ReadDir(c.backupDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if len(left) != 3 || left[0] != "tickets-20000104T021000Z" || left[1] != "tickets-20000105T021000Z" || !regexp.MustCompile(`^tickets-\d{8}T\d{6}Z$`).MatchString(left[2]) {
+		t.Errorf("after a backup with KEEP=3 the volume holds %v, want the two newest old backups and the new one\n%s", left, out)
+	}
+	if pw, err := os.ReadFile(filepath.Join(c.tmpDir, "password")); err != nil || string(pw) != "s3cret" {
+		t.Errorf("password file %q (%v)", pw, err)
+	}
+
+	out, err = script(restoreScript, c.dst.URI(), "ROOT_PASSWORD=r00t", "BACKUP_NAME=")
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", restoreScript, err, out)
+	}
+	if !strings.Contains(out, "restoring "+left[len(left)-1]+" into tickets") {
+		t.Errorf("the restore did not choose the newest backup %s:\n%s", left[len(left)-1], out)
+	}
+	c.requireSame(ctx, t)
+
+	out, err = script(restoreScript, c.dst.URI(), "ROOT_PASSWORD=r00t", "BACKUP_NAME=tickets-20991231T021000Z")
+	if err == nil || !strings.Contains(out, "no backup tickets-20991231T021000Z on the backup volume") {
+		t.Errorf("a restore of a missing backup: %v\n%s", err, out)
+	}
+
+	// The addresses the scripts would use: the dump reads a secondary as
+	// the backup user, the restore writes as root.
+	got, err := os.ReadFile(uris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(got)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "mongodb://backup@") || !strings.Contains(lines[0], "readPreference=secondaryPreferred") ||
+		!strings.HasPrefix(lines[1], "mongodb://root@") {
+		t.Errorf("the scripts connect to %q", lines)
 	}
 }
 
