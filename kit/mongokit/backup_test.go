@@ -162,6 +162,20 @@ func (c *backupCase) runDump(ctx context.Context, t *testing.T, log *bytes.Buffe
 	return mongobackup.Run(ctx, append([]string{"dump"}, args...), log)
 }
 
+// dumpedCase is a backupCase whose source was dumped (runDump), with the
+// dump's log.
+func dumpedCase(t *testing.T) (context.Context, *backupCase, *bytes.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	c := newBackupCase(ctx, t)
+	var log bytes.Buffer
+	if err := c.runDump(ctx, t, &log); err != nil {
+		t.Fatalf("dump: %v\n%s", err, &log)
+	}
+	return ctx, c, &log
+}
+
 // runRestore runs the RESTORE line of mongo-restore.sh into the fresh server.
 func (c *backupCase) runRestore(ctx context.Context, t *testing.T, log *bytes.Buffer) error {
 	t.Helper()
@@ -184,19 +198,12 @@ func TestBackupRestore(t *testing.T) {
 	if got, want := restore.flags(), []string{"--db", "--dir", "--drop", "--password-file", "--uri"}; !slices.Equal(got, want) {
 		t.Fatalf("%s restores with %v; this test expects %v", restoreScript, got, want)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c := newBackupCase(ctx, t)
-
-	var log bytes.Buffer
-	if err := c.runDump(ctx, t, &log); err != nil {
-		t.Fatalf("dump: %v\n%s", err, &log)
-	}
+	ctx, c, log := dumpedCase(t)
 	out := filepath.Join(c.backupDir, backupName)
 	// mongodump's gzipped layout, so a stock mongorestore --gzip --dir reads it.
 	for _, f := range []string{"tickets.bson.gz", "tickets.metadata.json.gz", "outbox.bson.gz", "outbox.metadata.json.gz", "leases.bson.gz", "leases.metadata.json.gz"} {
 		if _, err := os.Stat(filepath.Join(out, backupDB, f)); err != nil {
-			t.Errorf("dump: %v\n%s", err, &log)
+			t.Errorf("dump: %v\n%s", err, log)
 		}
 	}
 	if _, err := os.Stat(out + ".part"); !os.IsNotExist(err) {
@@ -208,16 +215,16 @@ func TestBackupRestore(t *testing.T) {
 		"dumped tickets.tickets: 200 documents, 2 indexes\n",
 	} {
 		if !strings.Contains(log.String(), line) {
-			t.Errorf("the dump's log has no line %q:\n%s", line, &log)
+			t.Errorf("the dump's log has no line %q:\n%s", line, log)
 		}
 	}
 
 	log.Reset()
-	if err := c.runRestore(ctx, t, &log); err != nil {
-		t.Fatalf("restore: %v\n%s", err, &log)
+	if err := c.runRestore(ctx, t, log); err != nil {
+		t.Fatalf("restore: %v\n%s", err, log)
 	}
 	if !strings.Contains(log.String(), "restored tickets.tickets: 200 documents, 1 indexes\n") {
-		t.Errorf("the restore's log has no line for tickets.tickets:\n%s", &log)
+		t.Errorf("the restore's log has no line for tickets.tickets:\n%s", log)
 	}
 	c.requireSame(ctx, t)
 }
@@ -282,13 +289,7 @@ func indexSpecs(ctx context.Context, t *testing.T, coll *mongo.Collection) []str
 // since the backup (the restore's --drop) leaves exactly the backup: a
 // document changed since is the backup's again, one written since is gone.
 func TestRestoreDropReplacesStale(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c := newBackupCase(ctx, t)
-	var log bytes.Buffer
-	if err := c.runDump(ctx, t, &log); err != nil {
-		t.Fatalf("dump: %v\n%s", err, &log)
-	}
+	ctx, c, log := dumpedCase(t)
 	tickets := c.dstDB.Collection("tickets")
 	stale := c.ids["tickets"][0]
 	if _, err := tickets.InsertOne(ctx, bson.D{{Key: "_id", Value: stale}, {Key: "title", Value: "changed since the backup"}}); err != nil {
@@ -297,8 +298,8 @@ func TestRestoreDropReplacesStale(t *testing.T) {
 	if _, err := tickets.InsertOne(ctx, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "title", Value: "written since the backup"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.runRestore(ctx, t, &log); err != nil {
-		t.Fatalf("restore: %v\n%s", err, &log)
+	if err := c.runRestore(ctx, t, log); err != nil {
+		t.Fatalf("restore: %v\n%s", err, log)
 	}
 	c.requireSame(ctx, t)
 }
