@@ -12,7 +12,7 @@ import (
 )
 
 // checkBackups: every Mongo replica set has a nightly CronJob that runs the
-// backup script for its database as the backup user (the password from the
+// backup script (mongobackup dump) for its database as the backup user (the password from the
 // Secret the set mounts), writes to a PersistentVolumeClaim of the render,
 // never overlaps itself, and that the NetworkPolicies let reach the set.
 func checkBackups(b *bundle) []string {
@@ -47,7 +47,7 @@ func checkBackups(b *bundle) []string {
 			fail("CronJob %s: schedule %q is not nightly", cj.Name, cj.Spec.Schedule)
 		}
 		tmpl := &cj.Spec.JobTemplate.Spec.Template
-		bc := checkToolJob(b, fail, cj, "backup", "mongodump", db, "BACKUP_PASSWORD", secret, "backup-password")
+		bc := checkToolJob(b, fail, cj, "backup", "mongobackup dump", db, "BACKUP_PASSWORD", secret, "backup-password")
 		if bc == nil {
 			continue
 		}
@@ -70,7 +70,7 @@ func checkBackups(b *bundle) []string {
 }
 
 // checkRestore: the suspended restore CronJob of a database runs
-// mongorestore as root from the same backup volume, never on a schedule.
+// mongobackup restore as root from the same backup volume, never on a schedule.
 func checkRestore(b *bundle, fail func(string, ...any), sts, db, secret string) {
 	var cj, backup *batchv1.CronJob
 	for _, j := range b.cronJobs {
@@ -89,7 +89,7 @@ func checkRestore(b *bundle, fail func(string, ...any), sts, db, secret string) 
 		fail("CronJob %s: must be suspended (a restore runs by hand, never on a schedule)", cj.Name)
 	}
 	tmpl := &cj.Spec.JobTemplate.Spec.Template
-	if checkToolJob(b, fail, cj, "restore", "mongorestore", db, "ROOT_PASSWORD", secret, "root-password") == nil {
+	if checkToolJob(b, fail, cj, "restore", "mongobackup restore", db, "ROOT_PASSWORD", secret, "root-password") == nil {
 		return
 	}
 	claim := func(j *batchv1.CronJob) string {
@@ -108,8 +108,9 @@ func checkRestore(b *bundle, fail func(string, ...any), sts, db, secret string) 
 	}
 }
 
-// checkToolJob: the CronJob's container runs a mounted script that calls
-// tool for database db, with the password in pwEnv from the Secret key the
+// checkToolJob: the CronJob's container runs, on the image of the tool
+// (backupImage, which the overlay's skaffold profile must build: check), a
+// mounted script that calls tool for database db, with the password in pwEnv from the Secret key the
 // replica set's user was created with. It returns the container (nil if
 // missing).
 func checkToolJob(b *bundle, fail func(string, ...any), cj *batchv1.CronJob, container, tool, db, pwEnv, secret, key string) *corev1.Container {
@@ -118,6 +119,9 @@ func checkToolJob(b *bundle, fail func(string, ...any), cj *batchv1.CronJob, con
 	if c == nil {
 		fail("CronJob %s: no container %s", cj.Name, container)
 		return nil
+	}
+	if imageName(c.Image) != backupImage {
+		fail("CronJob %s: image %s, want %s (the tool its script runs)", cj.Name, c.Image, backupImage)
 	}
 	if script, ok := mountedFile(b, tmpl, c, lastArg(c.Command)); !ok || !strings.Contains(script, tool+" ") {
 		fail("CronJob %s: %v does not run a mounted script with %s", cj.Name, c.Command, tool)
@@ -188,6 +192,9 @@ func TestBackupPlantedMistakes(t *testing.T) {
 		}},
 		{"restore from another volume", "CronJob tickets-mongo-restore: restores from \"auth-mongo-backup\"", func(b *bundle) {
 			cron(b, "tickets-mongo-restore").Spec.JobTemplate.Spec.Template.Spec.Volumes[0].PersistentVolumeClaim.ClaimName = "auth-mongo-backup"
+		}},
+		{"another image", "CronJob expiration-mongo-restore: image mongo:7.0.16, want ticketing/mongobackup", func(b *bundle) {
+			cron(b, "expiration-mongo-restore").Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image = "mongo:7.0.16"
 		}},
 		{"dump to an ephemeral volume", "CronJob auth-mongo-backup: /backup is not a PersistentVolumeClaim", func(b *bundle) {
 			delete(b.pvcs, "auth-mongo-backup")

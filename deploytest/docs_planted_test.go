@@ -20,7 +20,7 @@ func TestDocCommandsPlantedMistakes(t *testing.T) {
 			`no Ingress of any overlay uses the TLS secret "ticketing-dev-cert"`},
 		{"backup CronJob misnamed", "infra/README.md", "--from=cronjob/orders-mongo-backup", "--from=cronjob/orders-backup",
 			"--from=cronjob/orders-backup is not a CronJob of the overlays"},
-		{"restore env misnamed", "infra/README.md", "cronjob/orders-mongo-restore ARCHIVE=orders-", "cronjob/orders-mongo-restore FILE=orders-",
+		{"restore env misnamed", "infra/README.md", "cronjob/orders-mongo-restore BACKUP_NAME=orders-", "cronjob/orders-mongo-restore FILE=orders-",
 			"cronjob/orders-mongo-restore has no env FILE to set"},
 		{"logs of a job never created", "infra/README.md", "logs job/orders-restore-1", "logs job/orders-restore-2",
 			"no overlay renders job/orders-restore-2"},

@@ -45,7 +45,10 @@ const repoRoot = ".."
 // writableRoot names containers ("Deployment client-depl container client")
 // whose root filesystem may be writable, and why.
 type overlaySpec struct {
-	name             string
+	name string
+	// profile: the skaffold profile that deploys the overlay ("": none,
+	// the base config); its artifacts are the images the overlay may run.
+	profile          string
 	externalSecrets  []string
 	mockStripe       bool
 	jetStreamCluster bool
@@ -56,10 +59,10 @@ type overlaySpec struct {
 
 var overlays = []overlaySpec{
 	{name: "dev", mockStripe: true},
-	{name: "dev-jetstream", mockStripe: true},
-	{name: "prod", externalSecrets: append(prodSecrets, "nats-credentials"), jetStreamCluster: true, auth: true},
-	{name: "prod-stan", externalSecrets: prodSecrets, auth: true},
-	{name: "dev-client-sync", mockStripe: true, writableRoot: map[string]string{
+	{name: "dev-jetstream", profile: "jetstream", mockStripe: true},
+	{name: "prod", profile: "prod", externalSecrets: append(prodSecrets, "nats-credentials"), jetStreamCluster: true, auth: true},
+	{name: "prod-stan", profile: "prod-stan", externalSecrets: prodSecrets, auth: true},
+	{name: "dev-client-sync", profile: "client-sync", mockStripe: true, writableRoot: map[string]string{
 		"Deployment client-depl container client": "next dev writes its build under /app and Skaffold syncs edited sources there"}},
 }
 
@@ -928,7 +931,7 @@ func TestOverlays(t *testing.T) {
 				t.Fatalf("strict decode: %v", err)
 			}
 			b.writableRoot = ov.writableRoot
-			for _, e := range check(b, cfg.images, ov.externalSecrets) {
+			for _, e := range check(b, overlayArtifacts(t, cfg.cfg, ov), ov.externalSecrets) {
 				t.Error(e)
 			}
 			for _, e := range checkStripeMode(b, ov.mockStripe) {

@@ -8,17 +8,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // TestPlantedMistakes proves the checks bite: each case breaks a correct
 // render in one way and must produce a matching problem.
 func TestPlantedMistakes(t *testing.T) {
-	images := map[string]bool{}
-	for _, img := range append(services.Names(), "client", "stripe-mock") {
-		images["ticketing/"+img] = true
-	}
+	cfg := loadSkaffold(t).cfg
 	renders := map[string][]byte{"dev": render(t, "dev"), "prod": render(t, "prod"), "prod-stan": render(t, "prod-stan")}
 	decoded := map[string]*bundle{}
 	for name, src := range renders {
@@ -197,11 +192,20 @@ func TestPlantedMistakes(t *testing.T) {
 			func(b *bundle) { dropEnv(deployment(b, "payments"), "STRIPE_API_URL") }},
 		{"stripe-mock image not built", "dev", "image ticketing/stripemock is not a skaffold artifact",
 			func(b *bundle) { deployment(b, "stripe-mock").Containers[0].Image = "ticketing/stripemock" }},
+		{"backup image not built", "prod", "CronJob orders-mongo-backup container backup: image ticketing/mongo-backup is not a skaffold artifact",
+			func(b *bundle) {
+				for _, j := range b.cronJobs {
+					if j.Name == "orders-mongo-backup" {
+						j.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image = "ticketing/mongo-backup"
+					}
+				}
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := fresh(t, c.overlay)
 			ext := overlay(c.overlay).externalSecrets
+			images := overlayArtifacts(t, cfg, overlay(c.overlay))
 			if errs := check(b, images, ext); len(errs) != 0 && ext != nil {
 				t.Fatalf("%s render is not clean before mutation: %v", c.overlay, errs)
 			}

@@ -158,9 +158,7 @@ func TestSkaffoldConfig(t *testing.T) {
 			t.Errorf("service %s (kit/services) has no artifact in skaffold.yaml", name)
 		}
 	}
-	if len(goTargets) == 0 {
-		return
-	}
+	goTargets = append(goTargets, checkBackupArtifact(t, cfg))
 	// The same build the Dockerfiles run (workspace mode, static, trimmed).
 	cmd := exec.Command("go", append([]string{"build", "-trimpath"}, goTargets...)...)
 	cmd.Dir = repoRoot
@@ -168,6 +166,76 @@ func TestSkaffoldConfig(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("go build %v: %v\n%s", goTargets, err, out)
 	}
+}
+
+// overlayArtifacts: the images skaffold builds when it deploys overlay ov
+// (the artifacts of ov's profile), after checking that the profile deploys
+// ov. An image an overlay runs and its profile does not build is never
+// pushed: the pods would pull a tag no registry has.
+func overlayArtifacts(t *testing.T, cfg *latest.SkaffoldConfig, ov overlaySpec) map[string]bool {
+	t.Helper()
+	if ov.profile != "" {
+		cfg = withProfile(t, cfg, ov.profile)
+	}
+	want := "infra/k8s/overlays/" + ov.name
+	if cfg.Render.Kustomize == nil || len(cfg.Render.Kustomize.Paths) != 1 || cfg.Render.Kustomize.Paths[0] != want {
+		t.Fatalf("overlay %s: skaffold profile %q does not deploy %s", ov.name, ov.profile, want)
+	}
+	images := map[string]bool{}
+	for _, a := range cfg.Build.Artifacts {
+		images[a.ImageName] = true
+	}
+	return images
+}
+
+// The backup and restore CronJobs' image: mongobackup (common/cmd/mongobackup)
+// on the replica sets' mongo image, a stage of serviceDockerfile.
+const (
+	backupImage   = "ticketing/mongobackup"
+	backupTarget  = "mongobackup"
+	backupPackage = "common/cmd/mongobackup"
+)
+
+// checkBackupArtifact: every profile whose overlay runs the backup
+// CronJobs builds backupImage from serviceDockerfile's stage backupTarget
+// with the tool's package, and that stage adds the tool to the very image
+// the replica sets run (so the nodes have its layers and its mongorestore
+// matches the servers). It returns the package to build.
+func checkBackupArtifact(t *testing.T, cfg *latest.SkaffoldConfig) string {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(repoRoot, serviceDockerfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ov := range overlays {
+		if !ov.auth { // the overlays with backups (checkBackups)
+			continue
+		}
+		var art *latest.Artifact
+		for _, a := range withProfile(t, cfg, ov.profile).Build.Artifacts {
+			if a.ImageName == backupImage {
+				art = a
+			}
+		}
+		if art == nil {
+			t.Errorf("profile %s: no artifact %s (overlay %s's backup CronJobs run it)", ov.profile, backupImage, ov.name)
+			continue
+		}
+		if d := art.DockerArtifact; d == nil || d.DockerfilePath != serviceDockerfile || d.Target != backupTarget ||
+			d.BuildArgs["SERVICE"] == nil || *d.BuildArgs["SERVICE"] != backupPackage || art.Workspace != "." {
+			t.Errorf("profile %s: %s must build %s, target %s, SERVICE: %s, context .", ov.profile, backupImage, serviceDockerfile, backupTarget, backupPackage)
+		}
+		b, err := decode(render(t, ov.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range b.statefulSets {
+			if c := containerNamed(&s.Spec.Template, "mongo"); c != nil && !strings.Contains(string(text), "\nFROM "+c.Image+" AS "+backupTarget+"\n") {
+				t.Errorf("%s: the stage %s must be FROM %s (overlay %s's StatefulSet %s)", serviceDockerfile, backupTarget, c.Image, ov.name, s.Name)
+			}
+		}
+	}
+	return "./" + backupPackage
 }
 
 // serviceDockerfile builds every Go service, chosen by the SERVICE build

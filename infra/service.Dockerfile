@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The one image of every Go service: skaffold.yaml builds it once per
 # service with the build argument SERVICE (auth, tickets, ...; the list is
-# kit/services). Build context: the repository root.
+# kit/services). Build context: the repository root. The stage mongobackup
+# is the backup CronJobs' image (SERVICE=common/cmd/mongobackup).
 # The service is built in workspace mode from go.work, exactly like
 # `go build ./$SERVICE` on a developer machine, so it links the same module
 # versions the tests ran against.
@@ -34,6 +35,16 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
     test -n "$SERVICE" || { echo "build argument SERVICE is required" >&2; exit 1; }; \
     ldflags="-s -w"; if [ -n "$SKAFFOLD_GO_GCFLAGS" ]; then ldflags=""; fi; \
     go build -tags nomsgpack -ldflags="$ldflags" -trimpath -gcflags="${SKAFFOLD_GO_GCFLAGS}" -o /out/service ./${SERVICE}
+
+# The backup CronJobs' image (skaffold.yaml's prod profiles: ticketing/mongobackup,
+# target mongobackup, SERVICE=common/cmd/mongobackup): the tool on the mongo
+# image the replica sets run. Its layers are on the nodes already, its bash
+# runs the CronJobs' scripts (mongo-backup.sh, mongo-restore.sh), and its
+# mongorestore reads the same dumps (infra/README.md, the escape hatch).
+# A stage before the last, so a build without a target is still a service.
+FROM mongo:7.0.16 AS mongobackup
+COPY --from=build /out/service /usr/local/bin/mongobackup
+USER 999:999
 
 # Pinned by digest (static-debian12:nonroot as of 2026-08), so a rebuild
 # cannot change the runtime under us. To update: crane digest
