@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -31,6 +30,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ticketing-go/ticketing/kit/services"
+	"github.com/ticketing-go/ticketing/kit/tlstrust"
 )
 
 type row struct {
@@ -60,8 +60,8 @@ func main() {
 	flag.Parse()
 	if *caFile != "" {
 		var err error
-		if tlsConfig, err = trusting(*caFile); err != nil {
-			fail(err)
+		if tlsConfig, err = tlstrust.Config(*caFile); err != nil {
+			fail(fmt.Errorf("-ca: %w", err))
 		}
 		http.DefaultTransport.(*http.Transport).TLSClientConfig = tlsConfig
 	}
@@ -775,21 +775,4 @@ func report() {
 		return
 	}
 	fmt.Println("written to", path)
-}
-
-// trusting is a TLS configuration that trusts the certificates in a PEM file
-// besides the system's roots.
-func trusting(caFile string) (*tls.Config, error) {
-	data, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("-ca: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("-ca: %s holds no PEM certificate", caFile)
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

@@ -14,10 +14,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ticketing-go/ticketing/kit/stackrun"
+	"github.com/ticketing-go/ticketing/kit/tlstrust"
 )
 
 // The local stack's offset keeps it clear of `make run` (+0), the bench
@@ -123,19 +121,12 @@ func configure(getenv func(string) string) error {
 // trusting is a transport that also trusts the certificates in a PEM file
 // (a self-signed certificate or a private CA).
 func trusting(caFile string) (http.RoundTripper, error) {
-	pem, err := os.ReadFile(caFile)
+	cfg, err := tlstrust.Config(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("E2E_CA: %w", err)
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("E2E_CA: " + caFile + " holds no PEM certificate")
-	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	t.TLSClientConfig = cfg
 	return t, nil
 }
 
