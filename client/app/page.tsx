@@ -1,5 +1,6 @@
 import Link from 'next/link';
 import { Problem } from '@/components/Problem';
+import { Table } from '@/components/Table';
 import { formatPrice } from '@/lib/format';
 import { apiGet, visitorLocale } from '@/lib/server-api';
 import type { Ticket } from '@/lib/types';
@@ -35,30 +36,17 @@ export default async function Home({ searchParams }: { searchParams: Promise<Sea
       {tickets.length === 0 ? (
         <p className="empty">{q ? `No tickets match “${q}”.` : cursor ? 'No more tickets.' : 'No tickets for sale yet.'}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Title</th>
-                <th scope="col">Price</th>
-                <th scope="col">
-                  <span className="sr-only">Details</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {tickets.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.title}</td>
-                  <td>{formatPrice(t.price, locale)}</td>
-                  <td>
-                    <Link href={`/tickets/${t.id}`}>View</Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Title', 'Price']} last="Details">
+          {tickets.map((t) => (
+            <tr key={t.id}>
+              <td>{t.title}</td>
+              <td>{formatPrice(t.price, locale)}</td>
+              <td>
+                <Link href={`/tickets/${t.id}`}>View</Link>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       {(cursor || next) && (
         <nav className="pager" aria-label="Pages">

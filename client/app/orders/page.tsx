@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import { Problem } from '@/components/Problem';
+import { Table } from '@/components/Table';
 import { formatPrice } from '@/lib/format';
 import { apiGet, currentUser, visitorLocale } from '@/lib/server-api';
 import type { Order } from '@/lib/types';
@@ -16,34 +17,20 @@ export default async function OrdersPage() {
       {orders.length === 0 ? (
         <p className="empty">No orders yet.</p>
       ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Ticket</th>
-                <th scope="col">Price</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="sr-only">Details</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {orders.map((o) => (
-                <tr key={o.id}>
-                  <td>{o.ticket.title}</td>
-                  <td>{formatPrice(o.ticket.price, locale)}</td>
-                  <td>
-                    <span className={`badge ${o.status.replace(':', '-')}`}>{o.status}</span>
-                  </td>
-                  <td>
-                    <Link href={`/orders/${o.id}`}>Details</Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Ticket', 'Price', 'Status']} last="Details">
+          {orders.map((o) => (
+            <tr key={o.id}>
+              <td>{o.ticket.title}</td>
+              <td>{formatPrice(o.ticket.price, locale)}</td>
+              <td>
+                <span className={`badge ${o.status.replace(':', '-')}`}>{o.status}</span>
+              </td>
+              <td>
+                <Link href={`/orders/${o.id}`}>Details</Link>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
     </section>
   );

@@ -1,6 +1,7 @@
 import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import { Problem } from '@/components/Problem';
+import { Table } from '@/components/Table';
 import { formatPrice } from '@/lib/format';
 import { apiGet, currentUser, visitorLocale } from '@/lib/server-api';
 import type { Ticket } from '@/lib/types';
@@ -30,43 +31,29 @@ export default async function MyTicketsPage({ searchParams }: { searchParams: Pr
           You have no tickets yet. <Link href="/tickets/new">Sell one</Link>
         </p>
       ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Title</th>
-                <th scope="col">Price</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
+        <Table columns={['Title', 'Price', 'State']} last="Actions">
+          {r.data.map((t) => {
+            const s = state(t);
+            return (
+              <tr key={t.id}>
+                <td>
+                  <Link href={`/tickets/${t.id}`}>{t.title}</Link>
+                </td>
+                <td>{formatPrice(t.price, locale)}</td>
+                <td>
+                  <span className={`badge ${s.className}`}>{s.label}</span>
+                </td>
+                <td>
+                  {!t.orderId && (
+                    <Link href={`/tickets/${t.id}/edit`} aria-label={`Edit ${t.title}`}>
+                      Edit
+                    </Link>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {r.data.map((t) => {
-                const s = state(t);
-                return (
-                  <tr key={t.id}>
-                    <td>
-                      <Link href={`/tickets/${t.id}`}>{t.title}</Link>
-                    </td>
-                    <td>{formatPrice(t.price, locale)}</td>
-                    <td>
-                      <span className={`badge ${s.className}`}>{s.label}</span>
-                    </td>
-                    <td>
-                      {!t.orderId && (
-                        <Link href={`/tickets/${t.id}/edit`} aria-label={`Edit ${t.title}`}>
-                          Edit
-                        </Link>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </Table>
       )}
       {r.next && (
         <nav className="pager" aria-label="Pages">
