@@ -1,25 +1,19 @@
 package e2e
 
 import (
-	"encoding/pem"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ticketing-go/ticketing/kit/tlstrust"
 )
 
 // A person with a cluster runs the suite against its URL with the
 // self-signed certificate they made: that certificate must be trusted, and
 // nothing else beyond the system's roots.
 func TestTargetTrustsTheGivenCertificateOnly(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
-	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.crt")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	srv, ca := tlstrust.SelfSigned(t)
 	env := map[string]string{"E2E_URL": srv.URL + "/", "E2E_CA": ca}
 	tg, err := targetFrom(func(k string) string { return env[k] })
 	if err != nil {

@@ -7,8 +7,13 @@ package tlstrust
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"testing"
 )
 
 // Config is a client TLS configuration that trusts the certificates in the
@@ -26,4 +31,19 @@ func Config(caFile string) (*tls.Config, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
 	}
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// SelfSigned starts a TLS server with a self-signed certificate, as a dev
+// cluster's ingress has, and writes that certificate to a PEM file: the
+// file to trust, for tests of the tools that take one. The server stops
+// with the test.
+func SelfSigned(t testing.TB) (*httptest.Server, string) {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.crt")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return srv, ca
 }

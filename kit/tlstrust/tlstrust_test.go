@@ -1,9 +1,7 @@
 package tlstrust
 
 import (
-	"encoding/pem"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,13 +12,8 @@ import (
 // named, and only then; a missing file or one without a certificate is an
 // error, not a silent fall-back to the system's roots.
 func TestConfigTrustsTheGivenCertificateOnly(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
-	defer srv.Close()
+	srv, ca := SelfSigned(t)
 	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := Config(ca)
 	if err != nil {
 		t.Fatal(err)
