@@ -4,13 +4,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# The Go services, as kit/services lists them (deploytest checks the two agree).
-SERVICES    := auth tickets orders expiration payments
+# The Go services (SERVICES), rendered from kit/services by `make generate`.
+include kit/services/services.mk
 # Every module of the workspace (go test ./... at the root does not work).
 MODULES      = $(shell go list -m -f '{{.Dir}}')
 FUZZTIME    ?= 5s
 
-.PHONY: help run run-manifests test-manifests test build lint cross test-go fuzz devstack bench e2e client test-browser
+.PHONY: help generate run run-manifests test-manifests test build lint cross test-go fuzz devstack bench e2e client test-browser
 
 help:
 	@echo "make run   - build and start the whole platform locally (gateway on http://localhost:8080)"
@@ -79,6 +79,11 @@ bench:
 # against that platform; tests that need the local stack are skipped then.
 e2e:
 	cd e2e && E2E_URL='$(URL)' E2E_CA='$(ca)' go test -count=1 -timeout 15m ./...
+
+# Every file that lists the services is rendered from its *.tmpl beside it
+# and the table in kit/services (kit/gen); deploytest fails when one is stale.
+generate:
+	cd kit && go run ./cmd/gen -root ..
 
 lint:
 	@echo "== gofmt"; out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "$$out"; exit 1; fi

@@ -7,7 +7,10 @@
 // It imports nothing but the standard library, so every module may use it.
 package services
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Service is one Go service.
 type Service struct {
@@ -19,9 +22,20 @@ type Service struct {
 	Port, MongoPort int
 	// Route is the path prefix the Ingress sends to it ("" for none).
 	Route string
-	// Required is the environment it refuses to start without.
+	// Required is the environment it refuses to start without. In the
+	// cluster, a variable named in secrets comes from that Secret.
 	Required []string
+	// ClusterEnv is the environment its Deployment sets besides the
+	// platform's defaults (infra/k8s/base/services).
+	ClusterEnv []Var
 }
+
+// Var is one environment variable.
+type Var struct{ Name, Value string }
+
+// secrets names the Kubernetes Secret (key: the variable's name) each
+// secret variable comes from.
+var secrets = map[string]string{"JWT_KEY": "jwt-secret", "STRIPE_KEY": "stripe-secret"}
 
 // Bus is the environment of every service on the event bus.
 var bus = []string{"NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"}
@@ -30,7 +44,8 @@ var bus = []string{"NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"}
 var All = []Service{
 	{Name: "auth", Port: 3101, MongoPort: 27101, Route: "/api/users", Required: []string{"JWT_KEY", "MONGO_URI"}},
 	{Name: "tickets", Port: 3102, MongoPort: 27102, Route: "/api/tickets", Required: append([]string{"JWT_KEY", "MONGO_URI"}, bus...)},
-	{Name: "orders", Port: 3103, MongoPort: 27103, Route: "/api/orders", Required: append([]string{"JWT_KEY", "MONGO_URI"}, bus...)},
+	{Name: "orders", Port: 3103, MongoPort: 27103, Route: "/api/orders", Required: append([]string{"JWT_KEY", "MONGO_URI"}, bus...),
+		ClusterEnv: []Var{{"EXPIRATION_WINDOW", "15m"}}},
 	{Name: "expiration", Port: 3104, MongoPort: 27104, Required: append([]string{"MONGO_URI"}, bus...)},
 	{Name: "payments", Port: 3105, MongoPort: 27105, Route: "/api/payments", Required: append(append([]string{"JWT_KEY", "MONGO_URI"}, bus...), "STRIPE_KEY")},
 }
@@ -66,11 +81,22 @@ func (s Service) MongoURI(offset int) string {
 }
 
 // OnBus reports whether the service uses the event bus.
-func (s Service) OnBus() bool {
+func (s Service) OnBus() bool { return s.Needs("NATS_URL") }
+
+// Needs reports whether the service refuses to start without env.
+func (s Service) Needs(env string) bool { return slices.Contains(s.Required, env) }
+
+// Secrets lists the required variables that come from a Secret, but for
+// JWT_KEY (every service that signs users in has it, with COOKIE_SECURE).
+func (s Service) Secrets() []string {
+	var out []string
 	for _, k := range s.Required {
-		if k == "NATS_URL" {
-			return true
+		if _, ok := secrets[k]; ok && k != "JWT_KEY" {
+			out = append(out, k)
 		}
 	}
-	return false
+	return out
 }
+
+// SecretFor is the Secret the variable env comes from.
+func SecretFor(env string) string { return secrets[env] }
