@@ -33,8 +33,9 @@ import (
 )
 
 // repoRoot is the repository root relative to this package's directory
-// (go test runs with the package directory as working directory).
-const repoRoot = ".."
+// (go test runs with the package directory as working directory); a copy
+// of it in TestASixthServiceIsATableEntry's run.
+var repoRoot = ".."
 
 // overlays are rendered and checked; externalSecrets are secrets an overlay
 // expects to exist in the cluster rather than generating them.
@@ -57,19 +58,30 @@ type overlaySpec struct {
 	writableRoot map[string]string
 }
 
-var overlays = []overlaySpec{
-	{name: "dev", mockStripe: true},
-	{name: "dev-jetstream", profile: "jetstream", mockStripe: true},
-	{name: "prod", profile: "prod", externalSecrets: append(prodSecrets, "nats-credentials"), jetStreamCluster: true, auth: true},
-	{name: "prod-stan", profile: "prod-stan", externalSecrets: prodSecrets, auth: true},
-	{name: "dev-client-sync", profile: "client-sync", mockStripe: true, writableRoot: map[string]string{
-		"Deployment client-depl container client": "next dev writes its build under /app and Skaffold syncs edited sources there"}},
+var overlays = overlaysFor(prodSecrets)
+
+func overlaysFor(prodSecrets []string) []overlaySpec {
+	return []overlaySpec{
+		{name: "dev", mockStripe: true},
+		{name: "dev-jetstream", profile: "jetstream", mockStripe: true},
+		{name: "prod", profile: "prod", externalSecrets: append(prodSecrets, "nats-credentials"), jetStreamCluster: true, auth: true},
+		{name: "prod-stan", profile: "prod-stan", externalSecrets: prodSecrets, auth: true},
+		{name: "dev-client-sync", profile: "client-sync", mockStripe: true, writableRoot: map[string]string{
+			"Deployment client-depl container client": "next dev writes its build under /app and Skaffold syncs edited sources there"}},
+	}
 }
 
 // prodSecrets are the Secrets every production overlay expects: the
 // documented set (infra/README.md creates each; TestDocCommands checks).
-var prodSecrets = []string{"jwt-secret", "stripe-secret",
-	"auth-mongo-auth", "tickets-mongo-auth", "orders-mongo-auth", "expiration-mongo-auth", "payments-mongo-auth"}
+var prodSecrets = tableProdSecrets()
+
+func tableProdSecrets() []string {
+	out := []string{"jwt-secret", "stripe-secret"}
+	for _, s := range services.All {
+		out = append(out, s.Name+"-mongo-auth")
+	}
+	return out
+}
 
 // overlay returns the overlays entry named name.
 func overlay(name string) overlaySpec {
@@ -92,17 +104,21 @@ var noAutoscaler = map[string]string{
 // goServices maps each Go service to the env vars it refuses to start without
 // (docs/contract.md, "Environment" and the conventions).
 // (the services' table, kit/services).
-var goServices = func() map[string][]string {
+var goServices = tableGoServices()
+
+func tableGoServices() map[string][]string {
 	out := map[string][]string{}
 	for _, s := range services.All {
 		out[s.Name] = s.Required
 	}
 	return out
-}()
+}
 
 // ingressRoutes is the routing the local gateway also reads from ingress.yaml:
 // each service's route, then the client.
-var ingressRoutes = func() []string {
+var ingressRoutes = tableIngressRoutes()
+
+func tableIngressRoutes() []string {
 	var out []string
 	for _, s := range services.All {
 		if s.Route != "" {
@@ -110,7 +126,7 @@ var ingressRoutes = func() []string {
 		}
 	}
 	return append(out, "/ -> client-srv:3000")
-}()
+}
 
 var scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()

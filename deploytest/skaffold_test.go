@@ -52,7 +52,11 @@ func loadSkaffold(t *testing.T) skaffoldInfo {
 func TestSkaffoldConfig(t *testing.T) {
 	info := loadSkaffold(t)
 	cfg := info.cfg
-	want := []string{"ticketing/auth", "ticketing/tickets", "ticketing/orders", "ticketing/expiration", "ticketing/payments", "ticketing/client", stripeMockImage}
+	var want []string
+	for _, name := range services.Names() {
+		want = append(want, "ticketing/"+name)
+	}
+	want = append(want, "ticketing/client", stripeMockImage)
 	for _, img := range want {
 		if !info.images[img] {
 			t.Errorf("no artifact for image %s", img)

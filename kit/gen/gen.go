@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -53,9 +54,12 @@ var funcs = template.FuncMap{
 		return slices.DeleteFunc(slices.Clone(all), func(s services.Service) bool { return s.Route == "" })
 	},
 	"secret": services.SecretFor,
-	"add":    func(a, b int) int { return a + b },
-	"join":   strings.Join,
-	"upper":  strings.ToUpper,
+	// quote makes a YAML string of any value (a double-quoted YAML
+	// scalar is a JSON string).
+	"quote": strconv.Quote,
+	"add":   func(a, b int) int { return a + b },
+	"join":  strings.Join,
+	"upper": strings.ToUpper,
 }
 
 // skip are the trees no template lives in (and that are large to walk).
