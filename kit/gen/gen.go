@@ -60,6 +60,10 @@ var funcs = template.FuncMap{
 	"add":   func(a, b int) int { return a + b },
 	"join":  strings.Join,
 	"upper": strings.ToUpper,
+	// mul, div and mod stagger per-service times (the backups' schedules).
+	"mul": func(a, b int) int { return a * b },
+	"div": func(a, b int) int { return a / b },
+	"mod": func(a, b int) int { return a % b },
 }
 
 // skip are the trees no template lives in (and that are large to walk).
