@@ -275,6 +275,16 @@ func commands(file, text string) ([]docCommand, []string) {
 	return cmds, errs
 }
 
+// withoutEnv drops a command's sudo and VAR=value prefixes.
+func withoutEnv(args []string) []string {
+	for len(args) > 0 && (args[0] == "sudo" || envAssignRE.MatchString(args[0])) {
+		args = args[1:]
+	}
+	return args
+}
+
+var envAssignRE = regexp.MustCompile(`^[A-Z_]+=`)
+
 // shellWords splits a command line as a POSIX shell would for our purposes:
 // quotes group, a # outside quotes starts a comment.
 func shellWords(s string) ([]string, error) {
@@ -367,6 +377,26 @@ func checkDocs(docs map[string]string, env *docEnv) []string {
 		cmds, perrs := commands(file, docs[file])
 		errs = append(errs, perrs...)
 		all = append(all, cmds...)
+		// A script the docs run (`sh infra/create-secrets.sh`) is part of
+		// the runbook: its commands are checked like the docs' own.
+		for _, c := range cmds {
+			args := withoutEnv(c.args)
+			if len(args) != 2 || args[0] != "sh" {
+				continue
+			}
+			script, ok := docs[args[1]] // a planted case's edit
+			if !ok {
+				b, err := os.ReadFile(filepath.Join(repoRoot, args[1]))
+				if err != nil {
+					fail(c.where, "%v", err)
+					continue
+				}
+				script = string(b)
+			}
+			sub, perrs := commands(args[1], "```sh\n"+script+"\n```")
+			errs = append(errs, perrs...)
+			all = append(all, sub...)
+		}
 	}
 	// Files the docs' own commands make (the certificate), and namespaces.
 	made := map[string]bool{}
@@ -395,10 +425,7 @@ func checkDocs(docs map[string]string, env *docEnv) []string {
 	}
 
 	for _, c := range all {
-		args := c.args
-		for len(args) > 0 && (args[0] == "sudo" || regexp.MustCompile(`^[A-Z_]+=`).MatchString(args[0])) {
-			args = args[1:]
-		}
+		args := withoutEnv(c.args)
 		if len(args) == 0 {
 			continue
 		}
@@ -409,6 +436,11 @@ func checkDocs(docs map[string]string, env *docEnv) []string {
 			sub = pos[1]
 		}
 		switch pos[0] {
+		case "sh": // its commands were added to all above
+		case "set":
+			if len(args) != 2 || !strings.HasPrefix(args[1], "-e") {
+				fail(w, "set: only -e... (stop at the first failure) is part of a script")
+			}
 		case "make":
 			if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(sub) + `:`).MatchString(env.makefile) {
 				fail(w, "make has no target %q", sub)

@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 // sixthService in the table, and this test binary runs the manifests'
 // checks against the copy, which would fail for a service missing its
 // Deployment, route, database, database user, backup, network policy or
-// bus account. (Its folder of Go code is not needed by these checks.)
+// bus account. Its folder here is a stand-in program.
 func TestASixthServiceIsATableEntry(t *testing.T) {
 	if os.Getenv(sixthRootEnv) != "" {
 		t.Skip("this is the run on the copy")
@@ -69,6 +69,18 @@ func TestASixthServiceIsATableEntry(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(root, rel), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Its own folder: a module with a program (the checks build it).
+	for rel, content := range map[string]string{
+		"reviews/go.mod":  "module github.com/ticketing-go/ticketing/reviews\n\ngo 1.26.0\n",
+		"reviews/main.go": "// Command reviews stands for a sixth service's code.\npackage main\n\nfunc main() {}\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(rel)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, rel), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -116,11 +116,10 @@ func renderOne(root, tmplPath string, all []services.Service) ([]File, error) {
 	}
 	render := func(path string, d Data) (File, error) {
 		var b bytes.Buffer
-		b.WriteString(header)
 		if err := t.Execute(&b, d); err != nil {
 			return File{}, err
 		}
-		return File{Path: path, Template: tmplPath, Content: b.Bytes()}, nil
+		return File{Path: path, Template: tmplPath, Content: withHeader(b.Bytes(), header)}, nil
 	}
 	if !strings.Contains(out, "__service__") {
 		f, err := render(out, Data{Services: all})
@@ -143,15 +142,21 @@ func headerFor(out, tmplPath string) (string, error) {
 	switch {
 	case base == "go.work":
 		return "// " + Marker + tmplPath + ". DO NOT EDIT.\n", nil
-	case base == "Dockerfile" || strings.HasSuffix(base, ".Dockerfile"):
-		// A Dockerfile's first line may be a parser directive
-		// (# syntax=...); the template keeps it, and the marker follows.
-		return "", nil
-	case strings.HasSuffix(base, ".yaml"), strings.HasSuffix(base, ".yml"),
+	case base == "Dockerfile" || strings.HasSuffix(base, ".Dockerfile"), strings.HasSuffix(base, ".yaml"), strings.HasSuffix(base, ".yml"),
 		strings.HasSuffix(base, ".conf"), strings.HasSuffix(base, ".mk"), strings.HasSuffix(base, ".sh"):
 		return "# " + Marker + tmplPath + ". DO NOT EDIT.\n", nil
 	}
 	return "", fmt.Errorf("%s: no comment syntax known for %s", tmplPath, base)
+}
+
+// withHeader puts the header first, or second when the first line must stay
+// first: a script's #! or a Dockerfile's parser directive (# syntax=...).
+func withHeader(content []byte, header string) []byte {
+	if bytes.HasPrefix(content, []byte("#!")) || bytes.HasPrefix(content, []byte("# syntax=")) {
+		first, rest, _ := bytes.Cut(content, []byte("\n"))
+		return slices.Concat(first, []byte("\n"+header), rest)
+	}
+	return append([]byte(header), content...)
 }
 
 // Check reports every difference between what the templates render and

@@ -119,3 +119,20 @@ func TestUnknownSyntaxAndBadTemplateFail(t *testing.T) {
 		t.Fatal("rendered a template naming a missing field")
 	}
 }
+
+// TestHeaderKeepsADirectiveFirst: a script's #! and a Dockerfile's syntax
+// directive stay on the first line, the marker follows.
+func TestHeaderKeepsADirectiveFirst(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "x.sh.tmpl", "#!/bin/sh\necho hi\n")
+	write(t, root, "y.Dockerfile.tmpl", "# syntax=docker/dockerfile:1\nFROM scratch\n")
+	if _, err := gen.Write(root); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := read(t, root, "x.sh"), "#!/bin/sh\n# "+gen.Marker+"x.sh.tmpl. DO NOT EDIT.\necho hi\n"; got != want {
+		t.Fatalf("x.sh: %q, want %q", got, want)
+	}
+	if got := read(t, root, "y.Dockerfile"); !strings.HasPrefix(got, "# syntax=docker/dockerfile:1\n# "+gen.Marker) {
+		t.Fatalf("y.Dockerfile: %q", got)
+	}
+}
