@@ -56,6 +56,9 @@ var funcs = template.FuncMap{
 	"add":    func(a, b int) int { return a + b },
 	"join":   strings.Join,
 	"upper":  strings.ToUpper,
+	// replace is strings.ReplaceAll (a JetStream consumer's name is its
+	// subject with "-" for ":").
+	"replace": strings.ReplaceAll,
 }
 
 // skip are the trees no template lives in (and that are large to walk).
