@@ -64,6 +64,9 @@ var funcs = template.FuncMap{
 	"mul": func(a, b int) int { return a * b },
 	"div": func(a, b int) int { return a / b },
 	"mod": func(a, b int) int { return a % b },
+	// replace is strings.ReplaceAll (a JetStream consumer's name is its
+	// subject with "-" for ":").
+	"replace": strings.ReplaceAll,
 }
 
 // skip are the trees no template lives in (and that are large to walk).

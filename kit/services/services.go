@@ -28,6 +28,12 @@ type Service struct {
 	// ClusterEnv is the environment its Deployment sets besides the
 	// platform's defaults (infra/k8s/base/services).
 	ClusterEnv []Var
+	// Publishes and Listens are the event subjects its code publishes and
+	// listens to (its queue group is <Name>-service), in the order of its
+	// production NATS user's permissions (components/jetstream-cluster);
+	// deploytest checks them against the code's events.On listeners and
+	// topics.
+	Publishes, Listens []string
 }
 
 // Var is one environment variable.
@@ -43,11 +49,19 @@ var bus = []string{"NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"}
 // All lists the services in start order.
 var All = []Service{
 	{Name: "auth", Port: 3101, MongoPort: 27101, Route: "/api/users", Required: []string{"JWT_KEY", "MONGO_URI"}},
-	{Name: "tickets", Port: 3102, MongoPort: 27102, Route: "/api/tickets", Required: append([]string{"JWT_KEY", "MONGO_URI"}, bus...)},
+	{Name: "tickets", Port: 3102, MongoPort: 27102, Route: "/api/tickets", Required: append([]string{"JWT_KEY", "MONGO_URI"}, bus...),
+		Publishes: []string{"ticket:created", "ticket:updated"},
+		Listens:   []string{"order:created", "order:cancelled", "order:completed"}},
 	{Name: "orders", Port: 3103, MongoPort: 27103, Route: "/api/orders", Required: append([]string{"JWT_KEY", "MONGO_URI"}, bus...),
-		ClusterEnv: []Var{{"EXPIRATION_WINDOW", "15m"}}},
-	{Name: "expiration", Port: 3104, MongoPort: 27104, Required: append([]string{"MONGO_URI"}, bus...)},
-	{Name: "payments", Port: 3105, MongoPort: 27105, Route: "/api/payments", Required: append(append([]string{"JWT_KEY", "MONGO_URI"}, bus...), "STRIPE_KEY")},
+		ClusterEnv: []Var{{"EXPIRATION_WINDOW", "15m"}},
+		Publishes:  []string{"order:created", "order:cancelled", "order:completed"},
+		Listens:    []string{"ticket:created", "ticket:updated", "expiration:complete", "payment:created", "payment:authorized"}},
+	{Name: "expiration", Port: 3104, MongoPort: 27104, Required: append([]string{"MONGO_URI"}, bus...),
+		Publishes: []string{"expiration:complete"},
+		Listens:   []string{"order:created", "order:cancelled"}},
+	{Name: "payments", Port: 3105, MongoPort: 27105, Route: "/api/payments", Required: append(append([]string{"JWT_KEY", "MONGO_URI"}, bus...), "STRIPE_KEY"),
+		Publishes: []string{"payment:created", "payment:authorized"},
+		Listens:   []string{"order:created", "order:cancelled", "order:completed"}},
 }
 
 // Names lists the services' names in start order.
