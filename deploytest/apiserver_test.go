@@ -101,7 +101,7 @@ current-context: local
 		t.Fatalf("Gateway API CRDs not established: %v\n%s", err, out)
 	}
 	t.Run("prod+gateway-api", func(t *testing.T) {
-		out, err := k(renderWith(t, "prod", gatewayAPIDir), "apply", "--dry-run=server", "--validate=strict", "-n", "deploytest", "-f", "-")
+		out, err := k(renderWith(t, "prod", gatewayAPIDir()), "apply", "--dry-run=server", "--validate=strict", "-n", "deploytest", "-f", "-")
 		if err != nil {
 			t.Errorf("server dry-run of prod + components/gateway-api: %v\n%s", err, out)
 		}

@@ -20,7 +20,9 @@ import (
 	"github.com/ticketing-go/ticketing/kit/gateway"
 )
 
-var gatewayAPIDir = filepath.Join(repoRoot, "infra", "k8s", "components", "gateway-api")
+func gatewayAPIDir() string {
+	return filepath.Join(repoRoot, "infra", "k8s", "components", "gateway-api")
+}
 
 // renderWith renders an overlay with extra components, as an operator's own
 // overlay would (kustomize takes only relative paths to them).
@@ -206,7 +208,7 @@ func ptrOr[T any](p *T) T {
 // The Gateway API component on top of prod serves exactly what prod's
 // Ingress serves, and kit/gateway reads the same routes from either.
 func TestGatewayAPIEqualsTheIngress(t *testing.T) {
-	src := renderWith(t, "prod", gatewayAPIDir)
+	src := renderWith(t, "prod", gatewayAPIDir())
 	gb, err := decodeWithGatewayAPI(src)
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,9 @@ import (
 	"github.com/ticketing-go/ticketing/common/outbox"
 )
 
-var monitoringDir = filepath.Join(repoRoot, "infra", "k8s", "components", "monitoring")
+func monitoringDir() string {
+	return filepath.Join(repoRoot, "infra", "k8s", "components", "monitoring")
+}
 
 // platformMetrics are series the alerts read from outside the services:
 // kube-state-metrics' restart counter (kube-prometheus-stack installs it).
@@ -154,7 +156,7 @@ func loadMonitoring(t *testing.T) ([]byte, *monitoringv1.PrometheusRule, *monito
 	}
 	dec := serializer.NewCodecFactory(s, serializer.EnableStrict).UniversalDeserializer()
 	read := func(name string) []byte {
-		data, err := os.ReadFile(filepath.Join(monitoringDir, name))
+		data, err := os.ReadFile(filepath.Join(monitoringDir(), name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +267,7 @@ func hasContainerPortNamed(ps *corev1.PodSpec, name string) bool {
 // The monitoring component renders on top of prod (as the runbook says to
 // use it) with the dashboard ConfigMap Grafana's sidecar picks up.
 func TestMonitoringComponentRendersWithProd(t *testing.T) {
-	out := renderWith(t, "prod", monitoringDir)
+	out := renderWith(t, "prod", monitoringDir())
 	for _, want := range []string{"kind: PodMonitor", "kind: PrometheusRule", "grafana_dashboard: \"1\"", "name: ticketing-dashboard\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the render has no %q", want)

@@ -23,13 +23,14 @@ var sixthService = services.Service{
 	Name: "reviews", Port: 3106, MongoPort: 27106, Route: "/api/reviews",
 	Required:   []string{"JWT_KEY", "MONGO_URI", "NATS_URL", "NATS_CLUSTER_ID", "NATS_CLIENT_ID"},
 	ClusterEnv: []services.Var{{Name: "REVIEWS_PER_PAGE", Value: "20"}},
+	Listens:    []string{"order:completed"},
 }
 
 // sixthSubsetRun are the checks run on the rendered copy: every overlay
 // with every check of TestOverlays (databases, their users and backups,
 // network policies, the JetStream cluster's accounts), Skaffold's
 // artifacts and profiles, the Gateway API routes, and the generated files.
-const sixthSubsetRun = "^(TestOverlays|TestSkaffoldConfig|TestClientSyncProfile|TestGatewayAPIEqualsTheIngress|TestGatewayRoutesEqualEveryOverlaysIngress|TestGeneratedFilesAreCurrent|TestMakefileTakesTheTablesServices)$"
+const sixthSubsetRun = "^(TestOverlays|TestSkaffoldConfig|TestClientSyncProfile|TestGatewayAPIEqualsTheIngress|TestGatewayRoutesEqualEveryOverlaysIngress|TestGeneratedFilesAreCurrent|TestMakefileTakesTheTablesServices|TestMonitoringComponentRendersWithProd|TestSizing)$"
 
 func TestMain(m *testing.M) {
 	if root := os.Getenv(sixthRootEnv); root != "" {

@@ -70,7 +70,7 @@ var funcs = template.FuncMap{
 }
 
 // skip are the trees no template lives in (and that are large to walk).
-var skip = map[string]bool{".git": true, "node_modules": true, ".next": true, "bin": true}
+var skip = map[string]bool{".git": true, "node_modules": true, ".next": true, "bin": true, ".data": true, ".cache": true, "artifacts": true, "test-results": true}
 
 // Render renders every template under root for the services' table.
 func Render(root string) ([]File, error) { return RenderFor(root, services.All) }
