@@ -79,7 +79,21 @@ func Render(root string) ([]File, error) { return RenderFor(root, services.All) 
 // test renders the platform with a service more).
 func RenderFor(root string, all []services.Service) ([]File, error) {
 	var out []File
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := walk(root, func(rel string) error {
+		if !strings.HasSuffix(rel, ".tmpl") {
+			return nil
+		}
+		files, err := renderOne(root, rel, all)
+		out = append(out, files...)
+		return err
+	})
+	return out, err
+}
+
+// walk calls fn with the slash-separated path of every file under root,
+// outside the trees in skip.
+func walk(root string, fn func(rel string) error) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -89,18 +103,12 @@ func RenderFor(root string, all []services.Service) ([]File, error) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(p, ".tmpl") {
-			return nil
-		}
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}
-		files, err := renderOne(root, filepath.ToSlash(rel), all)
-		out = append(out, files...)
-		return err
+		return fn(filepath.ToSlash(rel))
 	})
-	return out, err
 }
 
 func renderOne(root, tmplPath string, all []services.Service) ([]File, error) {
@@ -191,22 +199,10 @@ func Check(root string) ([]string, error) {
 // Stale lists the generated files under root not in want.
 func Stale(root string, want map[string]bool) ([]string, error) {
 	var stale []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	err := walk(root, func(rel string) error {
+		if !want[rel] && !strings.HasSuffix(rel, ".tmpl") && generated(filepath.Join(root, rel)) {
+			stale = append(stale, rel)
 		}
-		if d.IsDir() {
-			if skip[d.Name()] {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if want[rel] || strings.HasSuffix(rel, ".tmpl") || !generated(p) {
-			return nil
-		}
-		stale = append(stale, rel)
 		return nil
 	})
 	return stale, err

@@ -1,8 +1,9 @@
 // Package services is the one list of the platform's Go services: their
 // names, local ports, databases, Kubernetes names and the environment they
 // refuse to start without. The dev stack, the bench, the e2e tests and the
-// manifest checks take the services from here, so adding one is an entry
-// in All and its own folder.
+// manifest checks take the services from here, and `make generate`
+// (kit/gen) renders every file that lists them, so adding one is an entry
+// in All, its own folder and `make generate` (infra/README.md).
 //
 // It imports nothing but the standard library, so every module may use it.
 package services
