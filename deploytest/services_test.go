@@ -2,11 +2,13 @@ package deploytest
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ticketing-go/ticketing/kit/gen"
+	"github.com/ticketing-go/ticketing/kit/services"
 )
 
 // TestGeneratedFilesAreCurrent: every file that lists the services (the
@@ -38,6 +40,21 @@ func TestMakefileTakesTheTablesServices(t *testing.T) {
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), "SERVICES") && strings.Contains(line, "=") {
 			t.Fatalf("Makefile sets SERVICES itself: %q", line)
+		}
+	}
+}
+
+// TestServicesBuildOutsideTheWorkspace: each service's go.mod is complete
+// on its own (README, "How common is versioned": GOWORK=off compiles the
+// common of the same commit through the replace), so a service can be
+// built, vendored or tidied without the workspace.
+func TestServicesBuildOutsideTheWorkspace(t *testing.T) {
+	for _, name := range services.Names() {
+		cmd := exec.Command("go", "build", "-o", os.DevNull, ".")
+		cmd.Dir = filepath.Join(repoRoot, name)
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: GOWORK=off go build: %v\n%s", name, err, out)
 		}
 	}
 }
