@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math/rand/v2"
 	"net"
 	"regexp"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ticketing-go/ticketing/kit/ports"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -30,55 +30,10 @@ type Network struct {
 	lbs      []*balancer
 }
 
-// Pod ports are handed out below the kernel's range for outgoing
-// connections' local ports (ip_local_port_range, 32768–60999 by default) and
-// clear of the fixed-port stacks (make run +0, e2e +1000, bench +2000,
-// browser tests +3000: 3000–11111 and 27017–30105). A pod binds its port
-// only once it has started, after its database connects: a port asked of
-// the kernel (":0") comes from the outgoing range, and any client socket of
-// the run could take it in between, so the pod never binds it (seen in CI:
-// expiration-depl-0 restarted 117 times on "address already in use").
-const (
-	portLow  = 12000
-	portHigh = 26999
-)
-
-var ports struct {
-	sync.Mutex
-	next   int
-	handed map[int]bool
-}
-
-// freePort returns a port below the outgoing range that is free now and
-// that this process has not handed out before (the check's listener closes
-// at once, so the kernel alone would not remember it).
-func freePort() (int, error) {
-	ports.Lock()
-	defer ports.Unlock()
-	if ports.handed == nil {
-		ports.handed = map[int]bool{}
-		// Two runs at once (two test processes) start far apart.
-		ports.next = portLow + rand.IntN(portHigh-portLow)
-	}
-	for range portHigh - portLow + 1 {
-		port := ports.next
-		ports.next++
-		if ports.next > portHigh {
-			ports.next = portLow
-		}
-		if ports.handed[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue // in use
-		}
-		_ = ln.Close()
-		ports.handed[port] = true
-		return port, nil
-	}
-	return 0, fmt.Errorf("manifestrun: no free port in %d–%d", portLow, portHigh)
-}
+// freePort is a pod's port: each pod has its own in a cluster, so two
+// replicas both listening on 3000 get two of these (kit/ports: below the
+// range of outgoing connections, never twice).
+func freePort() (int, error) { return ports.Free() }
 
 // newNetwork allocates ports; ready tells whether a pod takes traffic.
 func newNetwork(m *Manifest, pods []*PodSpec, ready func(pod string) bool) (*Network, error) {

@@ -3,7 +3,6 @@ package natskit
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/ticketing-go/ticketing/kit/poll"
+	"github.com/ticketing-go/ticketing/kit/ports"
 )
 
 // Cluster is a JetStream cluster of embedded servers started from a NATS
@@ -40,13 +40,10 @@ func StartCluster(configFile string, n int) (*Cluster, error) {
 	routePorts := make([]int, n)
 	routes := make([]string, n)
 	for i := range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		if routePorts[i], err = ports.Free(); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("natskit: %w", err)
 		}
-		routePorts[i] = l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
 		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", routePorts[i])
 	}
 	for i := range n {

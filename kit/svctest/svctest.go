@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ticketing-go/ticketing/common/session"
+	"github.com/ticketing-go/ticketing/kit/ports"
 )
 
 // RunFunc is a service's run function (the Mat Ryer shape).
@@ -51,6 +51,19 @@ func Boot(t testing.TB, run RunFunc, env map[string]string) *Service {
 
 // Start is Boot without a test, for benchmarks and the dev stack.
 func Start(run RunFunc, env map[string]string) (*Service, error) {
+	// Another test process may bind the port between its check and the
+	// service's listen: then the service exits at once, and another port is
+	// tried.
+	for range 3 {
+		s, err := start(run, env)
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return s, err
+		}
+	}
+	return start(run, env)
+}
+
+func start(run RunFunc, env map[string]string) (*Service, error) {
 	port := FreePort()
 	vars := map[string]string{"PORT": strconv.Itoa(port), "SHUTDOWN_DRAIN": "0s", "LOG_LEVEL": "warn", "COOKIE_SECURE": "false"}
 	for k, v := range env {
@@ -92,15 +105,9 @@ func (s *Service) Stop() error {
 	return s.err
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// FreePort returns a loopback TCP port that was free a moment ago, outside
+// the range client sockets take theirs from (kit/ports).
+func FreePort() int { return ports.MustFree() }
 
 // Response is a decoded HTTP answer.
 type Response struct {

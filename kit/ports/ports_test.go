@@ -1,4 +1,4 @@
-package manifestrun
+package ports_test
 
 import (
 	"net"
@@ -6,10 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ticketing-go/ticketing/kit/ports"
 )
 
-// Pod ports must not come from the range the kernel gives outgoing
-// connections (a client socket could take one before its pod binds it),
+// Ports must not come from the range the kernel gives outgoing
+// connections (a client socket could take one before its server binds it),
 // and never twice.
 func TestFreePortsStayBelowTheOutgoingRange(t *testing.T) {
 	low := 32768
@@ -28,7 +30,7 @@ func TestFreePortsStayBelowTheOutgoingRange(t *testing.T) {
 	defer held.Close()
 	seen := map[int]bool{}
 	for range 300 {
-		p, err := freePort()
+		p, err := ports.Free()
 		if err != nil {
 			t.Fatal(err)
 		}
