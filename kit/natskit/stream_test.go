@@ -2,6 +2,7 @@ package natskit_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,5 +86,50 @@ func TestJetStreamBusRefusesABadStreamDefinition(t *testing.T) {
 				t.Fatalf("got %v, want an error about %s", err, c.want)
 			}
 		})
+	}
+}
+
+// The stream a service creates when none exists (make run, the dev
+// overlays) has the production definition's limits, so it does not grow
+// without bound.
+func TestJetStreamBusCreatesABoundedStream(t *testing.T) {
+	srv := natskit.TestJetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := jsbus.Connect(ctx, jsbus.Config{URL: srv.URL(), ClientID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, jsbus.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.CachedInfo().Config
+	data, err := os.ReadFile(prodStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prod jetstream.StreamConfig
+	if err := json.Unmarshal(data, &prod); err != nil {
+		t.Fatal(err)
+	}
+	if prod.MaxAge <= 0 || prod.MaxBytes <= 0 {
+		t.Fatalf("%s has no limits to compare with", prodStream)
+	}
+	if got.MaxAge != prod.MaxAge || got.MaxBytes != prod.MaxBytes || got.MaxMsgSize != prod.MaxMsgSize ||
+		got.Discard != prod.Discard || got.Duplicates != prod.Duplicates {
+		t.Errorf("created stream: max age %s, max bytes %d, max message %d, discard %v, duplicates %s; %s: %s, %d, %d, %v, %s",
+			got.MaxAge, got.MaxBytes, got.MaxMsgSize, got.Discard, got.Duplicates,
+			prodStream, prod.MaxAge, prod.MaxBytes, prod.MaxMsgSize, prod.Discard, prod.Duplicates)
 	}
 }

@@ -167,7 +167,10 @@ func mustJetStream(nc *nats.Conn) jetstream.JetStream {
 }
 
 // streamConfig is the stream to create when it is missing: cfg.StreamFile's,
-// or one replica without limits.
+// or one replica with the production stream's limits
+// (infra/k8s/components/jetstream-cluster/ticketing-stream.json; natskit's
+// tests keep the two equal), so a dev stack's stream does not grow without
+// bound either.
 func streamConfig(cfg Config) (jetstream.StreamConfig, error) {
 	sc := jetstream.StreamConfig{
 		Name:     cfg.Stream,
@@ -177,6 +180,14 @@ func streamConfig(cfg Config) (jetstream.StreamConfig, error) {
 		// messages published before.
 		Retention: jetstream.LimitsPolicy,
 		Storage:   jetstream.FileStorage,
+		// A consumer down for a week, or half a GiB of events behind,
+		// loses the oldest: the outbox has long published them, and a
+		// bounded stream is what keeps the disk from filling.
+		MaxAge:     7 * 24 * time.Hour,
+		MaxBytes:   512 << 20,
+		MaxMsgSize: 64 << 10,
+		Discard:    jetstream.DiscardOld,
+		Duplicates: 2 * time.Minute,
 	}
 	if cfg.StreamFile == "" {
 		return sc, nil
