@@ -23,20 +23,17 @@ type settings struct {
 	// up to the longest (one failure is forgotten per quiet interval).
 	SigninBurst    int           `env:"SIGNIN_BURST" envDefault:"5"`
 	SigninIPBurst  int           `env:"SIGNIN_IP_BURST" envDefault:"20"`
-	SigninInterval time.Duration `env:"SIGNIN_REFILL" envDefault:"1m"`
+	SigninInterval time.Duration `env:"SIGNIN_REFILL" envDefault:"1m" check:"positive"`
 	SigninMaxDelay time.Duration `env:"SIGNIN_MAX_DELAY" envDefault:"1h"`
 	// Sign-ups allowed per client address at once, then one per interval.
 	SignupBurst    int           `env:"SIGNUP_BURST" envDefault:"10"`
-	SignupInterval time.Duration `env:"SIGNUP_REFILL" envDefault:"1m"`
+	SignupInterval time.Duration `env:"SIGNUP_REFILL" envDefault:"1m" check:"positive"`
 }
 
 func main() { service.Main("auth", run) }
 
 // Validate checks what the environment's parsing cannot.
 func (s settings) Validate() error {
-	if s.SigninInterval <= 0 || s.SignupInterval <= 0 {
-		return fmt.Errorf("SIGNIN_REFILL and SIGNUP_REFILL must be positive")
-	}
 	if err := user.ValidCost(s.BcryptCost); err != nil {
 		return fmt.Errorf("BCRYPT_COST: %w", err)
 	}

@@ -3,7 +3,7 @@ module github.com/ticketing-go/ticketing/e2e
 go 1.26.0
 
 require (
-	github.com/ticketing-go/ticketing/common v1.5.1
+	github.com/ticketing-go/ticketing/common v1.6.0
 	github.com/ticketing-go/ticketing/kit v0.0.0
 )
 

@@ -19,16 +19,11 @@ type settings struct {
 	config.Session
 	Bus eventbus.Config
 	// Window is how long an order holds its ticket before it expires.
-	Window time.Duration `env:"EXPIRATION_WINDOW" envDefault:"15m"`
+	Window time.Duration `env:"EXPIRATION_WINDOW" envDefault:"15m" check:"positive"`
 	Outbox outbox.Config
 }
 
 func main() { service.Main("orders", run) }
-
-// Validate checks what the environment's parsing cannot.
-func (s settings) Validate() error {
-	return config.Positive("EXPIRATION_WINDOW", s.Window)
-}
 
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings

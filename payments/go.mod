@@ -2,7 +2,7 @@ module github.com/ticketing-go/ticketing/payments
 
 go 1.26.0
 
-require github.com/ticketing-go/ticketing/common v1.5.1
+require github.com/ticketing-go/ticketing/common v1.6.0
 
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.9.0-default-no-op // indirect

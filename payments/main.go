@@ -25,15 +25,10 @@ type settings struct {
 	Outbox       outbox.Config
 	// Timeout is how long a payment request waits for the orders service
 	// to decide before it answers 503 (the payment then follows the order).
-	Timeout time.Duration `env:"PAYMENT_TIMEOUT" envDefault:"10s"`
+	Timeout time.Duration `env:"PAYMENT_TIMEOUT" envDefault:"10s" check:"positive"`
 }
 
 func main() { service.Main("payments", run) }
-
-// Validate checks what the environment's parsing cannot.
-func (s settings) Validate() error {
-	return config.Positive("PAYMENT_TIMEOUT", s.Timeout)
-}
 
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout, _ io.Writer) error {
 	var cfg settings

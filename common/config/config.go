@@ -16,7 +16,8 @@ import (
 	"github.com/caarlos0/env/v11"
 )
 
-// Load fills cfg (a pointer to a struct with `env` tags) from getenv.
+// Load fills cfg (a pointer to a struct with `env` tags) from getenv. A
+// duration or number field tagged `check:"positive"` must be above zero.
 func Load(cfg any, getenv func(string) string) error {
 	params, err := env.GetFieldParams(cfg)
 	if err != nil {
@@ -34,7 +35,7 @@ func Load(cfg any, getenv func(string) string) error {
 		if err != nil {
 			return fmt.Errorf("config: %w", err)
 		}
-		return nil
+		return checkPositive(reflect.ValueOf(cfg).Elem())
 	}
 	// env names a badly formatted value by its Go field; say the variable.
 	keys := envKeys(cfg)
@@ -48,6 +49,34 @@ func Load(cfg any, getenv func(string) string) error {
 		msgs = append(msgs, e.Error())
 	}
 	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
+}
+
+// checkPositive refuses a field tagged `check:"positive"` that is not, naming
+// its variable; nested and embedded structs are walked too.
+func checkPositive(v reflect.Value) error {
+	for i := range v.NumField() {
+		f, fv := v.Type().Field(i), v.Field(i)
+		if fv.Kind() == reflect.Struct {
+			if err := checkPositive(fv); err != nil {
+				return err
+			}
+			continue
+		}
+		if f.Tag.Get("check") != "positive" {
+			continue
+		}
+		key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		switch {
+		case fv.CanInt() && fv.Int() > 0:
+		case fv.Type() == reflect.TypeFor[time.Duration]():
+			return fmt.Errorf("config: %s: must be positive, got %s", key, time.Duration(fv.Int()))
+		case fv.CanInt():
+			return fmt.Errorf("config: %s: must be positive, got %d", key, fv.Int())
+		default:
+			return fmt.Errorf("config: %s: check:\"positive\" on a %s", key, fv.Type())
+		}
+	}
+	return nil
 }
 
 // envKeys maps each field name of the config struct to its variable.
@@ -109,11 +138,3 @@ func (b Base) BaseSettings() Base { return b }
 // SessionSettings is the Session a service's settings embed, if they do
 // (service.Boot then builds the session signer).
 func (s Session) SessionSettings() Session { return s }
-
-// Positive refuses a duration that is not positive, naming its variable.
-func Positive(name string, d time.Duration) error {
-	if d <= 0 {
-		return fmt.Errorf("%s: must be positive, got %s", name, d)
-	}
-	return nil
-}

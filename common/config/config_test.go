@@ -68,3 +68,40 @@ func TestEmbeddedBaseNamesVariables(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A field tagged check:"positive" at or below zero is refused with its
+// variable's name, in an embedded struct too; above zero it loads.
+func TestPositiveFields(t *testing.T) {
+	type Inner struct {
+		Retries int `env:"RETRIES" envDefault:"3" check:"positive"`
+	}
+	type cfg struct {
+		Inner
+		Window time.Duration `env:"WINDOW" envDefault:"15m" check:"positive"`
+	}
+	var c cfg
+	if err := Load(&c, getenv(map[string]string{})); err != nil || c.Window != 15*time.Minute || c.Retries != 3 {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"zero duration":     {map[string]string{"WINDOW": "0s"}, "WINDOW: must be positive, got 0s"},
+		"negative duration": {map[string]string{"WINDOW": "-1m"}, "WINDOW: must be positive, got -1m0s"},
+		"zero number":       {map[string]string{"RETRIES": "0"}, "RETRIES: must be positive, got 0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var c cfg
+			if err := Load(&c, getenv(tc.env)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	var wrong struct {
+		Name string `env:"NAME" envDefault:"x" check:"positive"`
+	}
+	if err := Load(&wrong, getenv(map[string]string{})); err == nil {
+		t.Fatal("check:\"positive\" on a string was accepted")
+	}
+}
