@@ -14,9 +14,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/ticketing-go/ticketing/kit/ports"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/ticketing-go/ticketing/kit/ports"
 )
 
 // Network is the cluster network's stand-in: every pod's container ports
